@@ -1,0 +1,7 @@
+"""The in-memory datastore and the pieces of its behaviour."""
+
+from ._datastore import InMemoryDatastore
+from ._isolation import Isolation, UncopyableDatasetError
+from ._state import DatastoreState, StoredDataset
+
+__all__ = ("DatastoreState", "InMemoryDatastore", "Isolation", "StoredDataset", "UncopyableDatasetError")

@@ -1,0 +1,1026 @@
+"""`InMemoryDatastore`: a faithful, fast, thread-safe in-memory Datastore."""
+
+from __future__ import annotations
+
+__all__ = ("InMemoryDatastore",)
+
+import itertools
+import logging
+import os
+from collections.abc import Collection, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
+
+from lsst.daf.butler import (
+    DatasetRef,
+    DatasetType,
+    DatasetTypeNotSupportedError,
+    FileDataset,
+    LookupKey,
+    StorageClass,
+)
+from lsst.daf.butler.datastore import (
+    DatasetRefURIs,
+    Datastore,
+    DatastoreConfig,
+    DatastoreOpaqueTable,
+    DatastoreValidationError,
+)
+from lsst.resources import ResourcePath, ResourcePathExpression
+
+from ._constraints import ConstraintsCache, constraint_lookup_keys
+from ._isolation import Isolation, isolated_copy
+from ._reading import read_stored
+from ._refs import dataset_key, require_ref, require_refs
+from ._state import DatastoreState, StoredDataset
+from ._transactions import ThreadTransactions
+from ._uris import DatasetUris
+
+if TYPE_CHECKING:
+    from lsst.daf.butler import DatasetId, DatasetProvenance
+    from lsst.daf.butler.datastore import FileTransferMap
+    from lsst.daf.butler.datastore.record_data import DatastoreRecordData
+    from lsst.daf.butler.datastores.file_datastore.get import DatasetLocationInformation
+    from lsst.daf.butler.datastores.file_datastore.retrieve_artifacts import ArtifactIndexInfo
+    from lsst.daf.butler.registry.interfaces import DatasetIdRef, DatastoreRegistryBridgeManager
+
+_LOG = logging.getLogger(__name__)
+
+# Default names are unique within a process (the counter) and across the
+# processes of one run (the pid), without depending on the clock.
+_instance_numbers = itertools.count(1)
+
+_DEFAULT_NAME_PREFIX = "InMemoryDatastore@"
+
+
+class InMemoryDatastore(ThreadTransactions, Datastore):
+    """A datastore that keeps every dataset in memory.
+
+    A drop-in replacement for
+    ``lsst.daf.butler.datastores.inMemoryDatastore.InMemoryDatastore``: point a
+    datastore configuration's ``cls`` at ``butler_testkit.InMemoryDatastore``.
+    It behaves like the production ``FileDatastore`` wherever upstream's
+    in-memory datastore takes a shortcut, and is faster.
+
+    Parameters
+    ----------
+    config : `~lsst.daf.butler.datastore.DatastoreConfig`
+        Datastore configuration. Keys read: ``name`` (default
+        ``InMemoryDatastore@<suffix>``, unique per instance), ``isolation``
+        (``copy``, the default, or ``reference``; see `Isolation`) and
+        ``constraints`` (``accept`` / ``reject`` lists, as for every
+        datastore).
+    bridgeManager : `~lsst.daf.butler.registry.interfaces.DatastoreRegistryBridgeManager`
+        Only its ``universe`` is used: the datastore keeps its records and its
+        trash in its own state.
+    state : `DatastoreState`, optional
+        State to share; used by `clone`.
+
+    Raises
+    ------
+    lsst.daf.butler.datastore.DatastoreValidationError
+        Raised if ``isolation`` or ``name`` has an invalid value.
+    lsst.daf.butler.datastore.constraints.ConstraintsValidationError
+        Raised if the constraints both accept and reject everything.
+
+    Notes
+    -----
+    Differences from upstream's in-memory datastore, each deliberate:
+
+    - ``copy`` isolation: ``get`` never returns the stored object itself, and
+      mutating a retrieved or a put object never changes what is stored.
+    - Putting a dataset ID that is already stored raises `FileExistsError`
+      and leaves the stored dataset alone.
+    - Transactions nest correctly, belong to the thread that opened them, log
+      nothing on an ordinary rollback and record nothing outside a
+      transaction. ``forget`` inside a transaction is undone by a rollback.
+    - ``forget``, ``remove`` and ``emptyTrash`` release every reference to
+      the stored object, and ``emptyTrash(refs=[])`` removes nothing.
+    - Clones share one state for life, keep the same name, and see the same
+      trash.
+    - URIs are stable: ``mem://<name>/<run>/<dataset type>/<id>?<data ID>``.
+    - Bad input raises a typed error naming the problem and changes nothing;
+      ``trash`` and ``emptyTrash`` default ``ignore_errors`` to `True`, like
+      every other datastore.
+    """
+
+    defaultConfigFile: ClassVar[str | None] = None
+    isEphemeral: bool = True
+
+    def __init__(
+        self,
+        config: DatastoreConfig,
+        bridgeManager: DatastoreRegistryBridgeManager,
+        *,
+        state: DatastoreState | None = None,
+    ) -> None:
+        super().__init__(config, bridgeManager)
+        self.name = self._name_from_config(config)
+        self.isolation = Isolation.from_config(config.get("isolation"))
+        self._copies = self.isolation is Isolation.COPY
+        self._state = state if state is not None else DatastoreState()
+        constraints_config = config.get("constraints")
+        self._constraints_cache = ConstraintsCache(self.constraints, constraints_config)
+        self._lookup_keys = constraint_lookup_keys(constraints_config, bridgeManager.universe)
+
+    @property
+    def name(self) -> str:
+        """Name of the datastore, unique per instance unless configured.
+
+        Clones keep their original's name, as they hold the same datasets.
+        """
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = value
+        self._uris = DatasetUris(value)
+
+    @staticmethod
+    def _name_from_config(config: DatastoreConfig) -> str:
+        name = config.get("name")
+        if name is None:
+            return f"{_DEFAULT_NAME_PREFIX}{os.getpid()}.{next(_instance_numbers)}"
+        if not isinstance(name, str) or not name.strip():
+            raise DatastoreValidationError(f"Datastore 'name' must be a non-empty string; got {name!r}.")
+        return name
+
+    @classmethod
+    def _create_from_config(
+        cls,
+        config: DatastoreConfig,
+        bridgeManager: DatastoreRegistryBridgeManager,
+        butlerRoot: ResourcePathExpression | None,
+    ) -> InMemoryDatastore:
+        # butlerRoot is meaningless for a datastore that writes no files.
+        return cls(config, bridgeManager)
+
+    def clone(self, bridgeManager: DatastoreRegistryBridgeManager) -> InMemoryDatastore:
+        """Return a datastore sharing this one's stored state.
+
+        Parameters
+        ----------
+        bridgeManager : `~lsst.daf.butler.registry.interfaces.DatastoreRegistryBridgeManager`
+            Bridge manager of the new instance (only its universe is used).
+
+        Returns
+        -------
+        clone : `InMemoryDatastore`
+            A datastore with the same configuration and name that sees, for
+            its whole life, the same datasets and trash as this one. It has
+            its own transactions.
+        """
+        clone = type(self)(self.config, bridgeManager, state=self._state)
+        clone.name = self.name
+        return clone
+
+    @classmethod
+    def setConfigRoot(cls, root: str, config: Any, full: Any, overwrite: bool = True) -> None:
+        """Leave the configuration alone: nothing is written under a root.
+
+        Parameters
+        ----------
+        root : `str`
+            Root of a new repository.
+        config : `~lsst.daf.butler.Config`
+            Configuration that a file-backed datastore would update.
+        full : `~lsst.daf.butler.Config`
+            The complete configuration; read-only.
+        overwrite : `bool`, optional
+            Whether existing values may be replaced.
+        """
+        return
+
+    @property
+    def roots(self) -> dict[str, ResourcePath | None]:
+        """Map this datastore's name to `None`: it has no root URI."""
+        return {self.name: None}
+
+    # Existence
+
+    def knows(self, ref: DatasetRef) -> bool:
+        """Return whether the dataset is stored here (trashed or not).
+
+        Parameters
+        ----------
+        ref : `~lsst.daf.butler.DatasetRef`
+            The dataset; only its ID matters, so a component reference
+            answers for its parent.
+
+        Returns
+        -------
+        known : `bool`
+            `True` if the dataset is stored. An in-memory datastore has no
+            records apart from its artifacts, so this equals `exists`.
+        """
+        return dataset_key(require_ref(ref, "knows")) in self._state.datasets
+
+    def exists(self, ref: DatasetRef) -> bool:
+        """Return whether the dataset is stored here (trashed or not).
+
+        Parameters
+        ----------
+        ref : `~lsst.daf.butler.DatasetRef`
+            The dataset; only its ID matters.
+
+        Returns
+        -------
+        exists : `bool`
+            `True` if the dataset is stored, including when it is in the trash
+            but the trash has not been emptied yet.
+        """
+        return dataset_key(require_ref(ref, "exists")) in self._state.datasets
+
+    def knows_these(self, refs: Iterable[DatasetRef]) -> dict[DatasetRef, bool]:
+        """Return, for each reference, whether its dataset is stored here.
+
+        Parameters
+        ----------
+        refs : `~collections.abc.Iterable` [`~lsst.daf.butler.DatasetRef`]
+            The datasets to check.
+
+        Returns
+        -------
+        known : `dict` [`~lsst.daf.butler.DatasetRef`, `bool`]
+            Keyed by the given references.
+        """
+        return self._stored_flags(refs, "knows_these")
+
+    def mexists(
+        self, refs: Iterable[DatasetRef], artifact_existence: dict[ResourcePath, bool] | None = None
+    ) -> dict[DatasetRef, bool]:
+        """Return, for each reference, whether its dataset is stored here.
+
+        Parameters
+        ----------
+        refs : `~collections.abc.Iterable` [`~lsst.daf.butler.DatasetRef`]
+            The datasets to check.
+        artifact_existence : `dict` [`lsst.resources.ResourcePath`, `bool`], optional
+            Cache of artifact existence used by file datastores; in memory
+            there is nothing to cache, so it is left untouched.
+
+        Returns
+        -------
+        existence : `dict` [`~lsst.daf.butler.DatasetRef`, `bool`]
+            Keyed by the given references.
+        """
+        return self._stored_flags(refs, "mexists")
+
+    def _stored_flags(self, refs: Iterable[DatasetRef], operation: str) -> dict[DatasetRef, bool]:
+        stored = self._state.datasets
+        return {ref: dataset_key(ref) in stored for ref in require_refs(refs, operation)}
+
+    # Reading
+
+    def _stored_entry(self, ref: DatasetRef, operation: str) -> StoredDataset:
+        entry = self._state.datasets.get(dataset_key(require_ref(ref, operation)))
+        if entry is None:
+            raise FileNotFoundError(f"Dataset {ref} is not stored in datastore {self.name}.")
+        return entry
+
+    def get(
+        self,
+        ref: DatasetRef,
+        parameters: Mapping[str, Any] | None = None,
+        storageClass: StorageClass | str | None = None,
+    ) -> Any:
+        """Return a stored dataset, a component of it, or a slice of it.
+
+        Parameters
+        ----------
+        ref : `~lsst.daf.butler.DatasetRef`
+            The dataset, or one of its components.
+        parameters : `~collections.abc.Mapping` [`str`, `object`], optional
+            Storage-class parameters, e.g. a slice.
+        storageClass : `~lsst.daf.butler.StorageClass` or `str`, optional
+            Storage class to return instead of the reference's; it must be
+            convertible from it.
+
+        Returns
+        -------
+        dataset : `object`
+            The dataset as the read storage class's Python type. Under
+            ``copy`` isolation it shares nothing with what is stored.
+
+        Raises
+        ------
+        FileNotFoundError
+            Raised if the dataset is not stored here.
+        KeyError
+            Raised for a parameter the storage class does not know.
+        lsst.daf.butler.UnknownComponentError
+            Raised for a component no relevant storage class defines.
+        ValueError
+            Raised if ``storageClass`` is not compatible with the reference's.
+        TypeError
+            Raised if ``ref`` is not a `~lsst.daf.butler.DatasetRef` or the
+            result cannot be converted to the read storage class.
+        """
+        entry = self._stored_entry(ref, "get")
+        read_ref = ref if storageClass is None else ref.overrideStorageClass(storageClass)
+        dataset = read_stored(entry.obj, entry.ref.datasetType.storageClass, read_ref, parameters)
+        if self._copies and dataset is not None:
+            dataset = isolated_copy(dataset, read_ref.datasetType.storageClass)
+        return dataset
+
+    def prepare_get_for_external_client(self, ref: DatasetRef) -> list[DatasetLocationInformation] | None:
+        """Refuse: in-memory datasets cannot be read by another process.
+
+        Parameters
+        ----------
+        ref : `~lsst.daf.butler.DatasetRef`
+            The dataset.
+
+        Returns
+        -------
+        payload : `list` or `None`
+            Never returns.
+
+        Raises
+        ------
+        NotImplementedError
+            Always.
+        """
+        self._not_supported("prepare_get_for_external_client", "objects in memory cannot be shared")
+
+    # Writing
+
+    def put(self, inMemoryDataset: Any, ref: DatasetRef, provenance: DatasetProvenance | None = None) -> None:
+        """Store a dataset.
+
+        Parameters
+        ----------
+        inMemoryDataset : `object`
+            The dataset, of the reference's storage class's Python type or of
+            a type it can convert.
+        ref : `~lsst.daf.butler.DatasetRef`
+            The dataset's reference; not a component.
+        provenance : `~lsst.daf.butler.DatasetProvenance`, optional
+            Provenance, handed to the storage class delegate.
+
+        Raises
+        ------
+        TypeError
+            Raised if ``ref`` is not a `~lsst.daf.butler.DatasetRef`, or the
+            object is not of (and cannot be converted to) the storage class's
+            Python type, or it cannot be copied under ``copy`` isolation.
+        ValueError
+            Raised if ``ref`` is a component reference: components are stored
+            as part of their parent.
+        lsst.daf.butler.DatasetTypeNotSupportedError
+            Raised if the datastore's constraints reject the dataset.
+        FileExistsError
+            Raised if a dataset with this ID is already stored.
+
+        Notes
+        -----
+        Nothing is stored when an error is raised. Inside a transaction a
+        rollback removes the dataset again.
+        """
+        ref = require_ref(ref, "put")
+        dataset_type = ref.datasetType
+        if dataset_type.isComponent():
+            raise ValueError(
+                f"Cannot put component {dataset_type.name!r}: put its parent dataset "
+                f"{dataset_type.nameAndComponent()[0]!r} instead ({ref})."
+            )
+        if not self._constraints_cache.accepts(ref):
+            raise DatasetTypeNotSupportedError(
+                f"Dataset {ref} is rejected by the constraints of datastore {self.name} ({self.constraints})."
+            )
+        key = dataset_key(ref)
+        state = self._state
+        if key in state.datasets:
+            # Cheap early answer; state.add checks again under the lock.
+            raise FileExistsError(f"Dataset {ref} is already stored in datastore {self.name}.")
+
+        storage_class = dataset_type.storageClass
+        delegate = storage_class.delegate() if storage_class.delegateClass is not None else None
+        obj = inMemoryDataset
+        if delegate is None or not delegate.can_accept(obj):
+            obj = self._coerce_for_put(obj, storage_class, ref)
+        if self._copies:
+            # Copy before provenance is attached so that the caller's object
+            # is never modified.
+            obj = isolated_copy(obj, storage_class)
+        if delegate is not None:
+            obj = delegate.add_provenance(obj, ref, provenance=provenance)
+
+        entry = StoredDataset(obj, ref)
+        state.add(key, entry)
+        if self._transaction is not None:
+            self._register_undo(f"put {dataset_type.name}", lambda: state.discard(key, entry))
+
+    @staticmethod
+    def _coerce_for_put(obj: Any, storage_class: StorageClass, ref: DatasetRef) -> Any:
+        if obj is None and not storage_class.is_type(type(None)):
+            raise TypeError(
+                f"Cannot put None as dataset {ref}: storage class {storage_class.name} needs a "
+                f"{storage_class.pytype.__name__}."
+            )
+        try:
+            return storage_class.coerce_type(obj)
+        except TypeError as err:
+            raise TypeError(
+                f"Cannot put a {type(obj).__module__}.{type(obj).__qualname__} as dataset {ref}: storage "
+                f"class {storage_class.name} needs a {storage_class.pytype.__qualname__} ({err})."
+            ) from err
+
+    def put_new(self, in_memory_dataset: Any, ref: DatasetRef) -> Mapping[str, DatasetRef]:
+        """Store a dataset, as `put`, and report where it went.
+
+        Parameters
+        ----------
+        in_memory_dataset : `object`
+            The dataset.
+        ref : `~lsst.daf.butler.DatasetRef`
+            Its reference.
+
+        Returns
+        -------
+        datastore_refs : `~collections.abc.Mapping` [`str`, `~lsst.daf.butler.DatasetRef`]
+            Always empty: only permanent datastores report references with
+            records, and this one is ephemeral.
+        """
+        self.put(in_memory_dataset, ref)
+        return {}
+
+    # URIs
+
+    def getURIs(self, ref: DatasetRef, predict: bool = False) -> DatasetRefURIs:
+        """Return the URI of a dataset; there are never component URIs.
+
+        Parameters
+        ----------
+        ref : `~lsst.daf.butler.DatasetRef`
+            The dataset; a component reference gets its parent's URI.
+        predict : `bool`, optional
+            Whether to return a predicted URI (fragment ``predicted``) for a
+            dataset that is not stored, rather than raising.
+
+        Returns
+        -------
+        uris : `~lsst.daf.butler.datastore.DatasetRefURIs`
+            The primary URI and an empty component mapping.
+
+        Raises
+        ------
+        FileNotFoundError
+            Raised if the dataset is not stored and ``predict`` is `False`.
+        """
+        ref = require_ref(ref, "getURIs")
+        entry = self._state.datasets.get(dataset_key(ref))
+        if entry is not None:
+            # The stored reference names the dataset, so every reference to
+            # it (component, storage-class override) gets the same URI.
+            return DatasetRefURIs(self._uris.uri(entry.ref), {})
+        if not predict:
+            raise FileNotFoundError(f"Dataset {ref} is not stored in datastore {self.name}.")
+        return DatasetRefURIs(self._uris.uri(ref, predicted=True), {})
+
+    def getURI(self, ref: DatasetRef, predict: bool = False) -> ResourcePath:
+        """Return the URI of a dataset.
+
+        Parameters
+        ----------
+        ref : `~lsst.daf.butler.DatasetRef`
+            The dataset.
+        predict : `bool`, optional
+            Whether to return a predicted URI for a dataset that is not
+            stored.
+
+        Returns
+        -------
+        uri : `lsst.resources.ResourcePath`
+            ``mem://<name>/<run>/<dataset type>/<id>?<data ID>``, with
+            ``#predicted`` for a prediction.
+
+        Raises
+        ------
+        FileNotFoundError
+            Raised if the dataset is not stored and ``predict`` is `False`.
+        """
+        uri = self.getURIs(ref, predict).primaryURI
+        assert uri is not None, "an in-memory dataset always has a primary URI"
+        return uri
+
+    # Deletion
+
+    def trash(self, ref: DatasetRef | Iterable[DatasetRef], ignore_errors: bool = True) -> None:
+        """Mark datasets for removal by `emptyTrash`.
+
+        Parameters
+        ----------
+        ref : `~lsst.daf.butler.DatasetRef` or `~collections.abc.Iterable` thereof
+            The datasets. In a bulk call, datasets that are not stored are
+            skipped.
+        ignore_errors : `bool`, optional
+            For a single reference that is not stored: log a warning instead
+            of raising.
+
+        Raises
+        ------
+        FileNotFoundError
+            Raised if a single reference is given, its dataset is not stored
+            and ``ignore_errors`` is `False`.
+        TypeError
+            Raised if anything given is not a `~lsst.daf.butler.DatasetRef`;
+            nothing is trashed.
+
+        Notes
+        -----
+        A trashed dataset still exists and can be read until the trash is
+        emptied. Inside a transaction a rollback takes the datasets this call
+        trashed out of the trash again.
+        """
+        if isinstance(ref, DatasetRef):
+            refs = [ref]
+            if dataset_key(ref) not in self._state.datasets:
+                message = f"Cannot trash dataset {ref}: it is not stored in datastore {self.name}."
+                if not ignore_errors:
+                    raise FileNotFoundError(message)
+                _LOG.warning(message)
+                return
+        else:
+            refs = require_refs(ref, "trash")
+        state = self._state
+        newly_trashed = state.move_to_trash(map(dataset_key, refs))
+        if newly_trashed and self._transaction is not None:
+            self._register_undo(
+                f"trash {len(newly_trashed)} datasets", lambda: state.restore_from_trash(newly_trashed)
+            )
+
+    def emptyTrash(
+        self, ignore_errors: bool = True, refs: Collection[DatasetRef] | None = None, dry_run: bool = False
+    ) -> set[ResourcePath]:
+        """Remove trashed datasets for good.
+
+        Parameters
+        ----------
+        ignore_errors : `bool`, optional
+            Accepted for compatibility; removing from memory cannot fail.
+        refs : `~collections.abc.Collection` [`~lsst.daf.butler.DatasetRef`], optional
+            Remove only these (if they are in the trash). `None` means the
+            whole trash; an empty collection means nothing.
+        dry_run : `bool`, optional
+            Report what would be removed without removing it.
+
+        Returns
+        -------
+        removed : `set` [`lsst.resources.ResourcePath`]
+            Always empty, as upstream's: no file is deleted, and building a
+            ``mem://`` URI per removed dataset would cost more than removing
+            it. Call `getURI` first if the names are wanted.
+
+        Raises
+        ------
+        TypeError
+            Raised if ``refs`` holds something other than a
+            `~lsst.daf.butler.DatasetRef`.
+
+        Notes
+        -----
+        Irreversible, even inside a transaction, as deleting files is. Every
+        reference to the removed objects is released.
+        """
+        selected = None if refs is None else [dataset_key(r) for r in require_refs(refs, "emptyTrash")]
+        if dry_run:
+            count = len(self._state.trashed(selected))
+            _LOG.info("Dry run: would remove %d datasets from datastore %s.", count, self.name)
+        else:
+            count = len(self._state.pop_trash(selected))
+            _LOG.debug("Removed %d datasets from datastore %s.", count, self.name)
+        return set()
+
+    def remove(self, ref: DatasetRef) -> None:
+        """Remove a dataset at once, whether or not it is in the trash.
+
+        Parameters
+        ----------
+        ref : `~lsst.daf.butler.DatasetRef`
+            The dataset.
+
+        Raises
+        ------
+        FileNotFoundError
+            Raised if the dataset is not stored (including a second remove).
+
+        Notes
+        -----
+        Irreversible, even inside a transaction.
+        """
+        ref = require_ref(ref, "remove")
+        if not self._state.pop([dataset_key(ref)]):
+            raise FileNotFoundError(
+                f"Cannot remove dataset {ref}: it is not stored in datastore {self.name}."
+            )
+
+    def forget(self, refs: Iterable[DatasetRef]) -> None:
+        """Drop datasets without any trash step.
+
+        Parameters
+        ----------
+        refs : `~collections.abc.Iterable` [`~lsst.daf.butler.DatasetRef`]
+            The datasets; those not stored are skipped silently.
+
+        Raises
+        ------
+        TypeError
+            Raised if anything given is not a `~lsst.daf.butler.DatasetRef`;
+            nothing is forgotten.
+
+        Notes
+        -----
+        For a file datastore ``forget`` deletes registry records, which a
+        failed transaction restores; so here a rollback puts forgotten
+        datasets back. Outside a transaction every reference to the objects
+        is released at once.
+        """
+        keys = [dataset_key(r) for r in require_refs(refs, "forget")]
+        state = self._state
+        removed = state.pop(keys)
+        if removed and self._transaction is not None:
+            self._register_undo(f"forget {len(removed)} datasets", lambda: self._put_back(removed))
+
+    def _put_back(self, removed: list[tuple[int, StoredDataset]]) -> None:
+        for entry in self._state.put_back(removed):
+            _LOG.warning(
+                "Rollback could not restore forgotten dataset %s in datastore %s: it was stored again.",
+                entry.ref,
+                self.name,
+            )
+
+    def transfer(self, inputDatastore: Datastore, ref: DatasetRef) -> None:
+        """Copy a dataset from another datastore into this one.
+
+        Parameters
+        ----------
+        inputDatastore : `~lsst.daf.butler.datastore.Datastore`
+            Where to read the dataset.
+        ref : `~lsst.daf.butler.DatasetRef`
+            The dataset.
+
+        Raises
+        ------
+        AssertionError
+            Raised if ``inputDatastore`` is this datastore.
+        FileNotFoundError
+            Raised if the input datastore does not have the dataset.
+        FileExistsError
+            Raised if this datastore already has it (as a clone sharing this
+            datastore's state does).
+        """
+        if inputDatastore is self:
+            raise AssertionError(f"Cannot transfer dataset {ref} from datastore {self.name} to itself.")
+        self.put(inputDatastore.get(ref), ref)
+
+    # Configuration and validation
+
+    def validateConfiguration(self, entities: Iterable[object], logFailures: bool = False) -> None:
+        """Check that datasets of these kinds could be stored and read here.
+
+        Every storage class involved (including components') must have an
+        importable Python type and delegate.
+
+        Parameters
+        ----------
+        entities : `~collections.abc.Iterable`
+            `~lsst.daf.butler.DatasetRef`, `~lsst.daf.butler.DatasetType` or
+            `~lsst.daf.butler.StorageClass` instances.
+        logFailures : `bool`, optional
+            Log every problem found as well.
+
+        Raises
+        ------
+        lsst.daf.butler.datastore.DatastoreValidationError
+            Raised listing every problem found.
+        """
+        problems: list[str] = []
+        for entity in entities:
+            if isinstance(entity, DatasetRef):
+                storage_class = entity.datasetType.storageClass
+            elif isinstance(entity, DatasetType):
+                storage_class = entity.storageClass
+            elif isinstance(entity, StorageClass):
+                storage_class = entity
+            else:
+                problems.append(f"{entity!r} is not a DatasetRef, DatasetType or StorageClass")
+                continue
+            problems.extend(f"{entity}: {problem}" for problem in _storage_class_problems(storage_class))
+        if problems:
+            if logFailures:
+                for problem in problems:
+                    _LOG.critical("Datastore %s cannot handle %s", self.name, problem)
+            raise DatastoreValidationError(f"Datastore {self.name} cannot handle: " + "; ".join(problems))
+
+    def validateKey(self, lookupKey: LookupKey, entity: DatasetRef | DatasetType | StorageClass) -> None:
+        """Accept every key: nothing in this datastore is configured per key.
+
+        Parameters
+        ----------
+        lookupKey : `~lsst.daf.butler.LookupKey`
+            Key to check.
+        entity : `~lsst.daf.butler.DatasetRef`, `~lsst.daf.butler.DatasetType` or \
+                `~lsst.daf.butler.StorageClass`
+            Entity the key was derived from.
+
+        Notes
+        -----
+        File datastores check file templates here. The only keyed
+        configuration of an in-memory datastore is its constraints, which
+        are valid for any entity.
+        """
+        return
+
+    def getLookupKeys(self) -> set[LookupKey]:
+        """Return the keys named by this datastore's configuration.
+
+        Returns
+        -------
+        keys : `set` [`~lsst.daf.butler.LookupKey`]
+            Keys of both the accept and the reject constraints (upstream
+            reports only the accept keys).
+        """
+        return set(self._lookup_keys)
+
+    def needs_expanded_data_ids(
+        self,
+        transfer: str | None,
+        entity: DatasetRef | DatasetType | StorageClass | None = None,
+    ) -> bool:
+        """Return `False`: nothing here is named from dimension records.
+
+        Parameters
+        ----------
+        transfer : `str` or `None`
+            Transfer mode of an ingest or import.
+        entity : optional
+            Entity that would be stored.
+
+        Returns
+        -------
+        needed : `bool`
+            Always `False`.
+        """
+        return False
+
+    def get_opaque_table_definitions(self) -> Mapping[str, DatastoreOpaqueTable]:
+        """Return no tables: records live in the datastore's own state.
+
+        Returns
+        -------
+        tables : `~collections.abc.Mapping`
+            Always empty.
+        """
+        return {}
+
+    # Records
+
+    def export_records(self, refs: Iterable[DatasetIdRef]) -> Mapping[str, DatastoreRecordData]:
+        """Return no records, as every ephemeral datastore does.
+
+        Parameters
+        ----------
+        refs : `~collections.abc.Iterable`
+            Datasets whose records are wanted.
+
+        Returns
+        -------
+        records : `~collections.abc.Mapping`
+            Always empty: an ephemeral datastore keeps no registry records.
+        """
+        return {}
+
+    def export_predicted_records(self, refs: Iterable[DatasetRef]) -> dict[str, DatastoreRecordData]:
+        """Return no records, as every ephemeral datastore does.
+
+        Parameters
+        ----------
+        refs : `~collections.abc.Iterable` [`~lsst.daf.butler.DatasetRef`]
+            Datasets that would be written.
+
+        Returns
+        -------
+        records : `dict`
+            Always empty.
+        """
+        return {}
+
+    def import_records(self, data: Mapping[str, DatastoreRecordData]) -> None:
+        """Accept records of other datastores; refuse records for this one.
+
+        Parameters
+        ----------
+        data : `~collections.abc.Mapping` [`str`, `DatastoreRecordData`]
+            Records by datastore name. Entries for other datastores are
+            ignored, as every datastore does.
+
+        Raises
+        ------
+        NotImplementedError
+            Raised if ``data`` holds records for this datastore's name:
+            importing them is not supported yet, and dropping them silently
+            would lose data.
+        """
+        mine = data.get(self.name)
+        if mine is not None and mine.records:
+            self._not_supported("import_records", "it exports no records to import")
+
+    # Not supported yet: file-based exchange.
+
+    def _not_supported(self, operation: str, reason: str) -> NoReturn:
+        raise NotImplementedError(f"{type(self).__qualname__}.{operation} is not supported: {reason}.")
+
+    def _overrideTransferMode(self, *datasets: FileDataset, transfer: str | None = None) -> str | None:
+        return transfer
+
+    def _prepIngest(self, *datasets: FileDataset, transfer: str | None = None) -> NoReturn:
+        self._not_supported("ingest", "there are no files in an in-memory datastore")
+
+    def _finishIngest(
+        self, prepData: Any, *, transfer: str | None = None, record_validation_info: bool = True
+    ) -> NoReturn:
+        self._not_supported("ingest", "there are no files in an in-memory datastore")
+
+    def ingest_zip(self, zip_path: ResourcePath, transfer: str | None, *, dry_run: bool = False) -> None:
+        """Refuse: zip ingest is not supported yet.
+
+        Parameters
+        ----------
+        zip_path : `lsst.resources.ResourcePath`
+            The zip file.
+        transfer : `str` or `None`
+            Transfer mode.
+        dry_run : `bool`, optional
+            Whether to only report.
+
+        Raises
+        ------
+        NotImplementedError
+            Always.
+        """
+        self._not_supported("ingest_zip", "there are no files in an in-memory datastore")
+
+    def retrieveArtifacts(
+        self,
+        refs: Iterable[DatasetRef],
+        destination: ResourcePath,
+        transfer: str = "auto",
+        preserve_path: bool = True,
+        overwrite: bool = False,
+        write_index: bool = True,
+        add_prefix: bool = False,
+    ) -> dict[ResourcePath, ArtifactIndexInfo]:
+        """Refuse: writing datasets out as files is not supported yet.
+
+        Parameters
+        ----------
+        refs : `~collections.abc.Iterable` [`~lsst.daf.butler.DatasetRef`]
+            Datasets to write.
+        destination : `lsst.resources.ResourcePath`
+            Directory to write to.
+        transfer : `str`, optional
+            Transfer mode.
+        preserve_path : `bool`, optional
+            Whether to keep the datastore's relative paths.
+        overwrite : `bool`, optional
+            Whether to overwrite existing files.
+        write_index : `bool`, optional
+            Whether to write an index file.
+        add_prefix : `bool`, optional
+            Whether to prefix file names with the dataset ID.
+
+        Returns
+        -------
+        artifacts : `dict`
+            Never returns.
+
+        Raises
+        ------
+        NotImplementedError
+            Always.
+        """
+        self._not_supported("retrieveArtifacts", "datasets in memory have no artifacts to copy")
+
+    def transfer_from(
+        self,
+        source_records: FileTransferMap,
+        refs: Collection[DatasetRef],
+        transfer: str = "auto",
+        artifact_existence: dict[ResourcePath, bool] | None = None,
+        dry_run: bool = False,
+    ) -> tuple[set[DatasetRef], set[DatasetRef]]:
+        """Refuse: file transfers into memory are not supported yet.
+
+        Parameters
+        ----------
+        source_records : `~lsst.daf.butler.datastore.FileTransferMap`
+            Artifacts of the source datastore.
+        refs : `~collections.abc.Collection` [`~lsst.daf.butler.DatasetRef`]
+            Datasets to transfer.
+        transfer : `str`, optional
+            Transfer mode.
+        artifact_existence : `dict`, optional
+            Cache of artifact existence.
+        dry_run : `bool`, optional
+            Whether to only report.
+
+        Returns
+        -------
+        accepted, rejected : `tuple` [`set`, `set`]
+            Never returns.
+
+        Raises
+        ------
+        NotImplementedError
+            Always.
+        """
+        self._not_supported("transfer_from", "there are no files in an in-memory datastore")
+
+    def export(
+        self,
+        refs: Iterable[DatasetRef],
+        *,
+        directory: ResourcePathExpression | None = None,
+        transfer: str | None = "auto",
+    ) -> Iterable[FileDataset]:
+        """Refuse: exporting datasets as files is not supported yet.
+
+        Parameters
+        ----------
+        refs : `~collections.abc.Iterable` [`~lsst.daf.butler.DatasetRef`]
+            Datasets to export.
+        directory : `lsst.resources.ResourcePathExpression`, optional
+            Where to write them.
+        transfer : `str`, optional
+            Transfer mode.
+
+        Returns
+        -------
+        datasets : `~collections.abc.Iterable` [`~lsst.daf.butler.FileDataset`]
+            Never returns.
+
+        Raises
+        ------
+        NotImplementedError
+            Always.
+        """
+        self._not_supported("export", "datasets in memory have no files to export")
+
+    def get_file_info_for_transfer(self, dataset_ids: Iterable[DatasetId]) -> FileTransferMap:
+        """Refuse: there are no files to transfer.
+
+        Parameters
+        ----------
+        dataset_ids : `~collections.abc.Iterable` [`~lsst.daf.butler.DatasetId`]
+            Datasets to transfer.
+
+        Returns
+        -------
+        files : `~lsst.daf.butler.datastore.FileTransferMap`
+            Never returns.
+
+        Raises
+        ------
+        NotImplementedError
+            Always.
+        """
+        self._not_supported("get_file_info_for_transfer", "there are no files in an in-memory datastore")
+
+    # Inspection
+
+    def stored_refs(self) -> list[DatasetRef]:
+        """Return the references of every stored dataset, trashed or not.
+
+        Returns
+        -------
+        refs : `list` [`~lsst.daf.butler.DatasetRef`]
+            The references the datasets were put with, in storage order.
+        """
+        with self._state.lock:
+            return [entry.ref for entry in self._state.datasets.values()]
+
+    def trashed_refs(self) -> list[DatasetRef]:
+        """Return the references of the datasets in the trash.
+
+        Returns
+        -------
+        refs : `list` [`~lsst.daf.butler.DatasetRef`]
+            Trashed datasets, which still exist until the trash is emptied.
+        """
+        return [entry.ref for entry in self._state.trashed()]
+
+
+def _storage_class_problems(storage_class: StorageClass) -> list[str]:
+    """List what stops a storage class (or its components) from working."""
+    problems = []
+    for name, candidate in [(None, storage_class), *storage_class.allComponents().items()]:
+        label = candidate.name if name is None else f"component {name!r} ({candidate.name})"
+        try:
+            candidate.pytype  # noqa: B018 - importing the type is the check
+        except Exception as err:
+            problems.append(f"Python type of {label} cannot be imported ({err})")
+        try:
+            candidate.delegateClass  # noqa: B018 - importing the delegate is the check
+        except Exception as err:
+            problems.append(f"delegate of {label} cannot be imported ({err})")
+    return problems
