@@ -1,0 +1,312 @@
+"""Every row of docs/errors.md: the exception, its message, and nothing changed.
+
+The table in the docs is the source: each row's first column names a
+scenario registered below. The test fails for a row without a scenario and
+for a scenario without a row, so the docs and the behaviour cannot drift.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lsst.daf.butler import DataCoordinate, DatasetRef, DatasetType
+from lsst.daf.butler.registry.interfaces import FakeDatasetRef
+from lsst.resources import ResourcePath
+
+from butler_testkit import InMemoryDatastore
+from tests._helpers import make_metrics
+
+ERRORS_PAGE = Path(__file__).parents[2] / "docs" / "errors.md"
+
+
+@dataclass
+class Failure:
+    """One failing call and what its message must contain."""
+
+    call: Callable[[], Any]
+    fragments: list[str]
+
+
+@dataclass
+class Context:
+    datastore: InMemoryDatastore
+    make_ref: Callable[..., DatasetRef]
+    make_datastore: Callable[..., Any]
+    stored: DatasetRef  # stored, not trashed
+    trashed: DatasetRef  # stored and trashed
+
+
+Scenario = Callable[[Context], Iterator[Failure]]
+SCENARIOS: dict[str, Scenario] = {}
+
+
+def scenario(row: str) -> Callable[[Scenario], Scenario]:
+    def register(function: Scenario) -> Scenario:
+        SCENARIOS[row] = function
+        return function
+
+    return register
+
+
+def _documented_rows() -> dict[str, str]:
+    """Map the first column of the errors table to its exception name."""
+    rows = {}
+    for line in ERRORS_PAGE.read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[1].startswith("`"):
+            rows[cells[0]] = cells[1].strip("`")
+    return rows
+
+
+DOCUMENTED = _documented_rows()
+
+
+@scenario("a non-DatasetRef where a ref is expected (dataset type, data ID, UUID, FakeDatasetRef, string)")
+def _not_a_ref(ctx: Context) -> Iterator[Failure]:
+    dataset_type = ctx.stored.datasetType
+    wrong = [dataset_type, ctx.stored.dataId, ctx.stored.id, FakeDatasetRef(ctx.stored.id), "metric"]
+    store = ctx.datastore
+    for value in wrong:
+        name = type(value).__name__
+        yield Failure(lambda value=value: store.put(make_metrics(), value), [name, "put()"])
+        for method in ("get", "exists", "knows", "getURI", "getURIs", "remove", "trash"):
+            yield Failure(lambda method=method, value=value: getattr(store, method)(value), [name, method])
+        for method in ("mexists", "knows_these", "forget"):
+            yield Failure(lambda method=method, value=value: getattr(store, method)([value]), [name, method])
+        yield Failure(lambda value=value: store.emptyTrash(refs=[value]), [name, "emptyTrash"])
+        yield Failure(lambda value=value: store.trash([ctx.trashed, value]), [name, "trash"])
+
+
+@scenario('an "unresolved" ref: a dataset type and data ID without a dataset ID')
+def _unresolved(ctx: Context) -> Iterator[Failure]:
+    pair = (ctx.stored.datasetType, ctx.stored.dataId)
+    yield Failure(lambda: ctx.datastore.put(make_metrics(), pair), ["tuple", "resolved DatasetRef"])
+    yield Failure(lambda: ctx.datastore.get(pair), ["tuple", "resolved DatasetRef"])
+
+
+@scenario("a non-iterable where refs are expected (`trash`, `forget`, `emptyTrash`, `mexists`)")
+def _not_iterable(ctx: Context) -> Iterator[Failure]:
+    store = ctx.datastore
+    yield Failure(lambda: store.trash(42), ["int"])
+    yield Failure(lambda: store.forget(42), ["int"])
+    yield Failure(lambda: store.emptyTrash(refs=42), ["int"])
+    yield Failure(lambda: store.mexists(42), ["int"])
+    yield Failure(lambda: store.forget("metric"), ["str"])
+
+
+@scenario("a component ref on put")
+def _component_put(ctx: Context) -> Iterator[Failure]:
+    component = ctx.make_ref().makeComponentRef("data")
+    yield Failure(lambda: ctx.datastore.put([1, 2], component), ["metric.data", "'metric'"])
+
+
+@scenario("an object of the wrong Python type on put")
+def _wrong_type(ctx: Context) -> Iterator[Failure]:
+    ref = ctx.make_ref()
+    yield Failure(lambda: ctx.datastore.put(12, ref), ["builtins.int", "BtkMetrics"])
+    yield Failure(lambda: ctx.datastore.put({"nonsense": 1}, ref), ["dict", "BtkMetrics"])
+
+
+@scenario("`None` on put")
+def _none(ctx: Context) -> Iterator[Failure]:
+    ref = ctx.make_ref()
+    yield Failure(lambda: ctx.datastore.put(None, ref), ["None", "BtkMetrics"])
+
+
+@scenario("an object that cannot be copied, under `copy` isolation")
+def _uncopyable(ctx: Context) -> Iterator[Failure]:
+    ref = ctx.make_ref(storage_class="BtkDict")
+    yield Failure(lambda: ctx.datastore.put({"lock": threading.Lock()}, ref), ["BtkDict", "reference"])
+
+
+@scenario("a dataset type rejected by the constraints")
+def _rejected(ctx: Context) -> Iterator[Failure]:
+    picky = ctx.make_datastore(constraints={"reject": ["metric"]})
+    ref = ctx.make_ref()
+    yield Failure(lambda: picky.put(make_metrics(), ref), ["metric", str(ref.id)])
+    assert picky.stored_refs() == []
+
+
+@scenario("a re-put of a stored dataset ID")
+def _reput(ctx: Context) -> Iterator[Failure]:
+    yield Failure(lambda: ctx.datastore.put(make_metrics(9), ctx.stored), [str(ctx.stored.id)])
+    yield Failure(lambda: ctx.datastore.put(make_metrics(9), ctx.trashed), [str(ctx.trashed.id)])
+
+
+@scenario("get of a dataset that is not stored")
+def _get_unknown(ctx: Context) -> Iterator[Failure]:
+    ref = ctx.make_ref()
+    yield Failure(lambda: ctx.datastore.get(ref), [str(ref.id)])
+
+
+@scenario("getURI of a dataset that is not stored, without predict")
+def _uri_unknown(ctx: Context) -> Iterator[Failure]:
+    ref = ctx.make_ref()
+    yield Failure(lambda: ctx.datastore.getURI(ref), [str(ref.id)])
+
+
+@scenario("trash of a single dataset that is not stored, with `ignore_errors=False`")
+def _trash_unknown(ctx: Context) -> Iterator[Failure]:
+    ref = ctx.make_ref()
+    yield Failure(lambda: ctx.datastore.trash(ref, ignore_errors=False), [str(ref.id)])
+
+
+@scenario("a double remove")
+def _double_remove(ctx: Context) -> Iterator[Failure]:
+    ref = ctx.make_ref()
+    ctx.datastore.put(make_metrics(), ref)
+    ctx.datastore.remove(ref)
+    yield Failure(lambda: ctx.datastore.remove(ref), [str(ref.id)])
+
+
+@scenario("an unknown read parameter")
+def _unknown_parameter(ctx: Context) -> Iterator[Failure]:
+    yield Failure(lambda: ctx.datastore.get(ctx.stored, parameters={"xslice": 1}), ["xslice"])
+    summary = ctx.stored.makeComponentRef("summary")
+    yield Failure(lambda: ctx.datastore.get(summary, parameters={"slice": slice(1)}), ["slice"])
+
+
+@scenario("an unknown component")
+def _unknown_component(ctx: Context) -> Iterator[Failure]:
+    ref = ctx.make_ref(storage_class="BtkMetricsNoComponents")
+    ctx.datastore.put(make_metrics(), ref)
+    bogus_type = DatasetType(
+        "metric.nosuch", ref.datasetType.dimensions, "BtkDict", parentStorageClass="BtkMetricsNoComponents"
+    )
+    bogus = DatasetRef(bogus_type, ref.dataId, run=ref.run, id=ref.id)
+    yield Failure(lambda: ctx.datastore.get(bogus), ["'nosuch'", "BtkMetricsNoComponents"])
+
+
+@scenario("an incompatible storage-class override on get")
+def _bad_override(ctx: Context) -> Iterator[Failure]:
+    yield Failure(lambda: ctx.datastore.get(ctx.stored, storageClass="BtkInt"), ["BtkInt", "BtkMetrics"])
+
+
+@scenario("an unknown storage class name in an override")
+def _unknown_override(ctx: Context) -> Iterator[Failure]:
+    yield Failure(lambda: ctx.datastore.get(ctx.stored, storageClass="NoSuchClass"), ["NoSuchClass"])
+
+
+@scenario("a transfer from the datastore to itself")
+def _self_transfer(ctx: Context) -> Iterator[Failure]:
+    yield Failure(lambda: ctx.datastore.transfer(ctx.datastore, ctx.stored), [ctx.datastore.name])
+
+
+@scenario("an unknown `isolation` value")
+def _bad_isolation(ctx: Context) -> Iterator[Failure]:
+    yield Failure(lambda: ctx.make_datastore(isolation="deep"), ["'deep'", "'copy'", "'reference'"])
+    yield Failure(lambda: ctx.make_datastore(isolation=True), ["True", "'copy'"])
+
+
+@scenario("an empty or non-string `name`")
+def _bad_name(ctx: Context) -> Iterator[Failure]:
+    yield Failure(lambda: ctx.make_datastore(name=""), ["''"])
+    yield Failure(lambda: ctx.make_datastore(name=7), ["7"])
+
+
+@scenario("constraints that accept and reject everything")
+def _contradictory_constraints(ctx: Context) -> Iterator[Failure]:
+    yield Failure(lambda: ctx.make_datastore(constraints={"accept": ["all"], "reject": ["all"]}), ["'all'"])
+
+
+@scenario(
+    "an operation not supported yet (`ingest`, `ingest_zip`, `retrieveArtifacts`, `transfer_from`, "
+    "`export`, `prepare_get_for_external_client`, `get_file_info_for_transfer`, importing records of "
+    "this datastore)"
+)
+def _not_supported(ctx: Context) -> Iterator[Failure]:
+    from lsst.daf.butler import FileDataset
+    from lsst.daf.butler.datastore.record_data import DatastoreRecordData
+    from lsst.daf.butler.datastore.stored_file_info import StoredFileInfo
+
+    store = ctx.datastore
+    uri = ResourcePath("file:///nowhere/file.json")
+    calls = {
+        "ingest": lambda: store.ingest(FileDataset(path=uri, refs=[ctx.make_ref()]), transfer="copy"),
+        "ingest_zip": lambda: store.ingest_zip(uri, transfer="auto"),
+        "retrieveArtifacts": lambda: store.retrieveArtifacts([ctx.stored], ResourcePath("file:///tmp/x/")),
+        "transfer_from": lambda: store.transfer_from({}, [ctx.stored]),
+        "export": lambda: list(store.export([ctx.stored], directory="/tmp", transfer="copy")),
+        "prepare_get_for_external_client": lambda: store.prepare_get_for_external_client(ctx.stored),
+        "get_file_info_for_transfer": lambda: store.get_file_info_for_transfer([ctx.stored.id]),
+    }
+    for operation, call in calls.items():
+        yield Failure(call, ["InMemoryDatastore", operation])
+    yield Failure(lambda: store.ingest(), ["InMemoryDatastore", "ingest"])
+    info = StoredFileInfo(
+        formatter="lsst.daf.butler.formatters.json.JsonFormatter",
+        path="a/b.json",
+        storageClass=ctx.stored.datasetType.storageClass,
+        component=None,
+        checksum=None,
+        file_size=1,
+    )
+    records = DatastoreRecordData(records={ctx.stored.id: {"file_datastore_records": [info]}})
+    yield Failure(
+        lambda: store.import_records({store.name: records}), ["InMemoryDatastore", "import_records"]
+    )
+
+
+def _snapshot(datastore: InMemoryDatastore) -> tuple[Any, ...]:
+    stored = sorted(datastore.stored_refs(), key=lambda ref: ref.id)
+    values = [datastore.get(ref) for ref in stored]
+    return (stored, sorted(ref.id for ref in datastore.trashed_refs()), values)
+
+
+def test_every_documented_row_has_a_scenario_and_every_scenario_a_row():
+    assert DOCUMENTED, f"no error table found in {ERRORS_PAGE}"
+    assert sorted(set(DOCUMENTED) - set(SCENARIOS)) == [], "rows without a scenario"
+    assert sorted(set(SCENARIOS) - set(DOCUMENTED)) == [], "scenarios without a row"
+
+
+@pytest.mark.parametrize("row", sorted(DOCUMENTED))
+def test_documented_error(row, datastore, make_ref, make_datastore):
+    if row not in SCENARIOS:
+        pytest.fail(f"docs/errors.md row has no scenario: {row}")
+    stored, trashed = make_ref(), make_ref()
+    datastore.put(make_metrics(), stored)
+    datastore.put(make_metrics(2), trashed)
+    datastore.trash(trashed)
+    ctx = Context(datastore, make_ref, make_datastore, stored, trashed)
+    failures = list(SCENARIOS[row](ctx))  # runs any setup before the snapshot
+    assert failures, f"scenario for {row!r} produced no failing call"
+    before = _snapshot(datastore)
+    for failure in failures:
+        with pytest.raises(Exception) as excinfo:  # noqa: PT011 - the exact type is checked below
+            failure.call()
+        assert type(excinfo.value).__name__ == DOCUMENTED[row], f"{row}: {excinfo.value!r}"
+        message = str(excinfo.value)
+        for fragment in failure.fragments:
+            assert fragment in message, f"{row}: {fragment!r} not in {message!r}"
+        assert _snapshot(datastore) == before, f"{row}: stored state changed"
+
+
+def test_error_messages_do_not_drown_in_huge_reprs(datastore):
+    huge = "x" * 10_000
+    with pytest.raises(TypeError) as excinfo:
+        datastore.get(huge)
+    assert len(str(excinfo.value)) < 300
+
+
+def test_a_data_id_is_not_a_ref(datastore, universe):
+    data_id = DataCoordinate.standardize({"instrument": "Cam"}, universe=universe)
+    with pytest.raises(TypeError, match="DataCoordinate"):
+        datastore.exists(data_id)
+    with pytest.raises(TypeError, match="UUID"):
+        datastore.exists(uuid.uuid4())
+    assert re.search(r"get\(\)", _message(lambda: datastore.get(data_id)))
+
+
+def _message(call: Callable[[], Any]) -> str:
+    try:
+        call()
+    except Exception as err:
+        return str(err)
+    raise AssertionError("no exception")
