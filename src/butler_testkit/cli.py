@@ -1,0 +1,98 @@
+"""The ``butler-testkit`` command."""
+
+from __future__ import annotations
+
+__all__ = ("build_parser", "main")
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ._version import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser of the ``butler-testkit`` command.
+
+    Returns
+    -------
+    parser : `argparse.ArgumentParser`
+        The parser, with one sub-command per job.
+    """
+    parser = argparse.ArgumentParser(
+        prog="butler-testkit",
+        description="Test doubles, fixtures and checks for lsst.daf.butler datastores.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    bench = commands.add_parser(
+        "bench",
+        help="compare datastores side by side (per-operation time, memory, linearity)",
+        description=(
+            "Measure put, get, component get, exists, mexists, getURI, bulk trash and emptyTrash, "
+            "and the memory each stored dataset costs, for several datastores in one process, "
+            "interleaved; print ratios against the first target and a linearity check (cost at N "
+            "against N/10)."
+        ),
+    )
+    bench.add_argument("--n", type=int, default=20_000, help="datasets per target (default: %(default)s)")
+    bench.add_argument(
+        "--rounds", type=int, default=3, help="rounds; the best time of each is kept (default: %(default)s)"
+    )
+    bench.add_argument(
+        "--datastore",
+        dest="targets",
+        action="append",
+        metavar="TARGET",
+        help=(
+            "a target to compare, repeatable: ours-reference, ours-copy, upstream, a datastore config "
+            "file (.yaml/.json with 'cls') or a datastore class path (default: ours-reference, "
+            "ours-copy, upstream)"
+        ),
+    )
+    bench.add_argument("--seed", type=int, default=20261123, help="seed of the dataset ids")
+    return parser
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    # Imported here so that `butler-testkit --help` stays fast.
+    from .bench import DEFAULT_TARGETS, format_report, resolve_target, run_bench
+
+    try:
+        targets = [resolve_target(spec) for spec in (args.targets or DEFAULT_TARGETS)]
+        report = run_bench(
+            targets,
+            n=args.n,
+            rounds=args.rounds,
+            seed=args.seed,
+            progress=lambda line: print(f"... {line}", file=sys.stderr, flush=True),
+        )
+    except ValueError as err:
+        print(f"butler-testkit bench: error: {err}", file=sys.stderr)
+        return 2
+    print(format_report(report))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``butler-testkit`` command.
+
+    Parameters
+    ----------
+    argv : `~collections.abc.Sequence` [`str`], optional
+        Arguments without the program name; `sys.argv` by default.
+
+    Returns
+    -------
+    status : `int`
+        Exit status: 0 on success, 2 for a usage error.
+    """
+    args = build_parser().parse_args(argv)
+    if args.command == "bench":
+        return _run_bench(args)
+    raise AssertionError(f"unhandled command {args.command!r}")  # argparse only lets known ones through
+
+
+if __name__ == "__main__":
+    sys.exit(main())
