@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = ("DatasetUris",)
 
+import functools
 from urllib.parse import ParseResult, quote, quote_plus
 
 from lsst.daf.butler import DataCoordinate, DatasetRef
@@ -31,16 +32,12 @@ class DatasetUris:
     ``mem://`` URIs are descriptive only: lsst.resources reports that they
     exist and cannot read them.
 
-    URIs are built piecewise rather than parsed from a string: parsing is
-    most of the cost, and ``emptyTrash`` builds one per removed dataset.
+    URIs are assembled from parts rather than parsed from a string, and the
+    quoted parts are cached: parsing and quoting are most of the cost.
     """
 
     def __init__(self, datastore_name: str) -> None:
         self._netloc = quote(datastore_name, safe="")
-        # Quoting is a noticeable part of the cost and the same few runs,
-        # dataset types and data ID values come back again and again.
-        self._prefixes: dict[tuple[str, str], str] = {}
-        self._quoted_values: dict[str, str] = {}
 
     def uri(self, ref: DatasetRef, *, predicted: bool = False) -> InMemoryResourcePath:
         """Return the URI of a dataset.
@@ -57,31 +54,33 @@ class DatasetUris:
         uri : `lsst.resources.mem.InMemoryResourcePath`
             The URI.
         """
-        run = ref.run
-        type_name = ref.datasetType.nameAndComponent()[0]
-        prefix = self._prefixes.get((run, type_name))
-        if prefix is None:
-            prefix = self._prefixes[run, type_name] = f"/{quote(run)}/{quote(type_name, safe='')}/"
+        prefix = _path_prefix(ref.run, ref.datasetType.nameAndComponent()[0])
         parsed = ParseResult(
             scheme="mem",
             netloc=self._netloc,
             path=f"{prefix}{dataset_key(ref):032x}",
             params="",
-            query=self._data_id_query(ref.dataId),
+            query=_data_id_query(ref.dataId),
             fragment="predicted" if predicted else "",
         )
         return InMemoryResourcePath(parsed, forceDirectory=False)
 
-    def _data_id_query(self, data_id: DataCoordinate) -> str:
-        """Encode the required dimensions of a data ID as a query string."""
-        quoted = self._quoted_values
-        parts = []
-        for name, value in zip(data_id.dimensions.required, data_id.required_values, strict=True):
-            if isinstance(value, str):
-                text = quoted.get(value)
-                if text is None:
-                    text = quoted[value] = quote_plus(value)
-            else:
-                text = str(value)
-            parts.append(f"{name}={text}")
-        return "&".join(parts)
+
+# Runs, dataset types and data ID values recur endlessly; the caches are
+# bounded so that a stream of distinct values cannot grow them without limit.
+@functools.lru_cache(maxsize=1024)
+def _path_prefix(run: str, dataset_type_name: str) -> str:
+    return f"/{quote(run)}/{quote(dataset_type_name, safe='')}/"
+
+
+@functools.lru_cache(maxsize=4096)
+def _quote_value(value: str) -> str:
+    return quote_plus(value)
+
+
+def _data_id_query(data_id: DataCoordinate) -> str:
+    """Encode the required dimensions of a data ID as a query string."""
+    return "&".join(
+        f"{name}={_quote_value(value) if isinstance(value, str) else value}"
+        for name, value in zip(data_id.dimensions.required, data_id.required_values, strict=True)
+    )
