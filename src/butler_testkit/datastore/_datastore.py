@@ -11,6 +11,7 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from lsst.daf.butler import (
+    Config,
     DatasetRef,
     DatasetType,
     DatasetTypeNotSupportedError,
@@ -174,7 +175,7 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
         return clone
 
     @classmethod
-    def setConfigRoot(cls, root: str, config: Any, full: Any, overwrite: bool = True) -> None:
+    def setConfigRoot(cls, root: str, config: Config, full: Config, overwrite: bool = True) -> None:
         """Leave the configuration alone: nothing is written under a root.
 
         Parameters

@@ -103,9 +103,6 @@ class DatastoreState:
                     "remove it before putting it again."
                 )
             self.datasets[key] = entry
-            if entry.trashed:  # only when a forget is undone
-                self._trashed_count += 1
-                self._trash_log.append(key)
 
     def discard(self, key: int, entry: StoredDataset) -> None:
         """Drop ``entry`` if it is still the one stored under ``key``.
@@ -263,12 +260,16 @@ class DatastoreState:
             again since; the newer data wins.
         """
         with self.lock:
+            datasets = self.datasets
             conflicts = []
             for key, entry in removed:
-                if key in self.datasets:
+                if key in datasets:
                     conflicts.append(entry)
-                else:
-                    self.add(key, entry)
+                    continue
+                datasets[key] = entry
+                if entry.trashed:
+                    self._trashed_count += 1
+                    self._trash_log.append(key)
             return conflicts
 
     def trash_log_length(self) -> int:
