@@ -5,7 +5,7 @@ from __future__ import annotations
 import types
 
 import pytest
-from lsst.daf.butler import Config, DatasetType, StorageClass
+from lsst.daf.butler import Config, DatasetType, DatasetTypeNotSupportedError, StorageClass
 from lsst.daf.butler.datastore import Datastore, DatastoreConfig, DatastoreValidationError
 from lsst.daf.butler.datastore.constraints import ConstraintsValidationError
 from lsst.daf.butler.datastores.chainedDatastore import ChainedDatastore
@@ -180,3 +180,53 @@ def test_works_as_a_child_of_upstream_chained_datastore(registry, make_ref):
     chained.trash(ref)
     chained.emptyTrash()
     assert not any(child.exists(ref) for child in chained.datastores)
+
+
+def test_per_child_constraints_in_a_chained_datastore(registry, make_ref):
+    config = DatastoreConfig(
+        {
+            "cls": "lsst.daf.butler.datastores.chainedDatastore.ChainedDatastore",
+            "datastores": [
+                {"cls": "butler_testkit.InMemoryDatastore", "name": "metrics_only"},
+                {
+                    "cls": "butler_testkit.InMemoryDatastore",
+                    "name": "no_metrics",
+                    "constraints": {"reject": ["BtkMetrics"]},
+                },
+            ],
+            "datastore_constraints": [{"constraints": {"accept": ["metric"]}}, {"constraints": None}],
+        }
+    )
+    chained = Datastore.fromConfig(config, registry.getDatastoreBridgeManager())
+    first, second = chained.datastores
+    metric, other_metrics, plain = (
+        make_ref(name="metric"),
+        make_ref(name="other"),
+        make_ref(name="plain", storage_class="BtkDict"),
+    )
+    chained.put(make_metrics(), metric)
+    chained.put({"a": 1}, plain)
+    assert (first.exists(metric), second.exists(metric)) == (True, False)
+    assert (first.exists(plain), second.exists(plain)) == (False, True)
+    with pytest.raises(DatasetTypeNotSupportedError):
+        chained.put(make_metrics(), other_metrics)
+    assert not chained.exists(other_metrics)
+
+
+def test_no_bridge_is_registered(datastore, registry, make_ref):
+    ref = make_ref()
+    datastore.put(make_metrics(), ref)
+    assert list(registry.getDatastoreBridgeManager().findDatastores(ref)) == []
+
+
+def test_records_for_other_datastores_are_ignored(datastore, make_ref):
+    from lsst.daf.butler.datastore.record_data import DatastoreRecordData
+
+    datastore.import_records({"some_file_datastore": DatastoreRecordData(records={})})
+    datastore.import_records({datastore.name: DatastoreRecordData(records={})})
+    assert datastore.stored_refs() == []
+
+
+def test_default_name_roots_match_names(datastore):
+    assert list(datastore.roots) == list(datastore.names) == [datastore.name]
+    assert datastore.roots[datastore.name] is None

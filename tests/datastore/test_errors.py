@@ -240,6 +240,9 @@ def _not_supported(ctx: Context) -> Iterator[Failure]:
     for operation, call in calls.items():
         yield Failure(call, ["InMemoryDatastore", operation])
     yield Failure(lambda: store.ingest(), ["InMemoryDatastore", "ingest"])
+    for mode in (None, "auto", "move", "link", "symlink", "hardlink", "relsymlink", "direct"):
+        dataset = FileDataset(path=uri, refs=[ctx.make_ref()])
+        yield Failure(lambda mode=mode, dataset=dataset: store.ingest(dataset, transfer=mode), ["ingest"])
     info = StoredFileInfo(
         formatter="lsst.daf.butler.formatters.json.JsonFormatter",
         path="a/b.json",
