@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from butler_testkit import InMemoryDatastore
 from butler_testkit.bench import (
     BUILTIN_TARGETS,
     OPERATIONS,
     TRASH_AND_EMPTY,
     BenchTarget,
+    BenchTargetError,
     format_report,
     resolve_target,
     run_bench,
@@ -101,6 +103,28 @@ def test_cli_runs_the_benchmark(capsys):
 def test_cli_reports_bad_targets_with_status_2(capsys):
     assert main(["bench", "--datastore", "nonsense"]) == 2
     assert "Unknown benchmark target 'nonsense'" in capsys.readouterr().err
+
+
+class BrokenDatastore(InMemoryDatastore):
+    """Fails every get, as an author's datastore under development might."""
+
+    def get(self, ref, parameters=None, storageClass=None):
+        raise RuntimeError("get is not written yet")
+
+
+def test_a_failing_target_is_named_with_its_operation(capsys):
+    broken = f"{BrokenDatastore.__module__}.{BrokenDatastore.__qualname__}"
+    with pytest.raises(BenchTargetError, match="'BrokenDatastore' failed in get: RuntimeError: get is not"):
+        run_bench([resolve_target(broken)], n=100, rounds=1)
+    assert main(["bench", "--n", "100", "--rounds", "1", "--datastore", broken]) == 1
+    assert "'BrokenDatastore' failed in get" in capsys.readouterr().err
+
+
+def test_a_target_that_cannot_be_built_is_named(tmp_path):
+    config = tmp_path / "bad.yaml"
+    config.write_text("cls: butler_testkit.InMemoryDatastore\nisolation: sideways\n")
+    with pytest.raises(BenchTargetError, match=r"'bad' failed in construction.*sideways"):
+        run_bench([resolve_target(str(config))], n=100, rounds=1)
 
 
 def test_cli_needs_a_command(capsys):

@@ -12,6 +12,7 @@ __all__ = (
     "BUILTIN_TARGETS",
     "BenchReport",
     "BenchTarget",
+    "BenchTargetError",
     "format_report",
     "resolve_target",
     "run_bench",
@@ -64,6 +65,21 @@ DESIGN_TARGETS: Mapping[str, float] = {
 LINEARITY_LIMIT = 1.5
 
 
+class BenchTargetError(RuntimeError):
+    """A benchmark target could not be built or failed an operation."""
+
+
+@contextlib.contextmanager
+def _blaming(label: str, operation: str) -> Iterator[None]:
+    """Turn any failure into a `BenchTargetError` naming target and operation."""
+    try:
+        yield
+    except Exception as err:
+        raise BenchTargetError(
+            f"benchmark target {label!r} failed in {operation}: {type(err).__name__}: {err}"
+        ) from err
+
+
 @dataclasses.dataclass(frozen=True)
 class BenchTarget:
     """A datastore to benchmark.
@@ -93,7 +109,8 @@ class BenchTarget:
             The datastore, on its own fake registry bridge.
         """
         bridge_manager = DummyRegistry().getDatastoreBridgeManager()
-        return Datastore.fromConfig(DatastoreConfig(dict(self.config)), bridge_manager, butlerRoot=root)
+        with _blaming(self.label, "construction"):
+            return Datastore.fromConfig(DatastoreConfig(dict(self.config)), bridge_manager, butlerRoot=root)
 
 
 def resolve_target(spec: str) -> BenchTarget:
@@ -244,13 +261,15 @@ def _measure_round(
             for chunk_number, chunk in enumerate(_chunks(items, chunk_size)):
                 for label in rotated(round_number + chunk_number):
                     datastore = datastores[label][part]
-                    totals[label][operation] += _timed(_call_each, call, datastore, chunk)
+                    with _blaming(label, operation):
+                        totals[label][operation] += _timed(_call_each, call, datastore, chunk)
 
     def one_call_each(operation: str, call: Callable[[Datastore, Sequence[DatasetRef]], object]) -> None:
         for part, part_refs in enumerate(slices):
             for label in rotated(round_number + part):
                 datastore = datastores[label][part]
-                totals[label][operation] += _timed(call, datastore, part_refs)
+                with _blaming(label, operation):
+                    totals[label][operation] += _timed(call, datastore, part_refs)
 
     with _gc_paused():
         interleaved("put", lambda datastore, ref: datastore.put(obj, ref))
@@ -303,7 +322,8 @@ def _retained_bytes_per_dataset(
     counted; under copy isolation each stored copy is.
     """
     datastore = target.create(root)
-    datastore.put(obj, refs[0])  # let one-off caches fill before counting
+    with _blaming(target.label, "put"):
+        datastore.put(obj, refs[0])  # let one-off caches fill before counting
     gc.collect()
     tracemalloc.start()
     try:

@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run_bench(args: argparse.Namespace) -> int:
     # Imported here so that `butler-testkit --help` stays fast.
-    from .bench import DEFAULT_TARGETS, format_report, resolve_target, run_bench
+    from .bench import DEFAULT_TARGETS, BenchTargetError, format_report, resolve_target, run_bench
 
     try:
         targets = [resolve_target(spec) for spec in (args.targets or DEFAULT_TARGETS)]
@@ -71,6 +71,9 @@ def _run_bench(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"butler-testkit bench: error: {err}", file=sys.stderr)
         return 2
+    except BenchTargetError as err:
+        print(f"butler-testkit bench: {err}", file=sys.stderr)
+        return 1
     print(format_report(report))
     return 0
 
@@ -86,7 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     status : `int`
-        Exit status: 0 on success, 2 for a usage error.
+        Exit status: 0 on success, 1 if a datastore failed, 2 for a usage
+        error.
     """
     args = build_parser().parse_args(argv)
     if args.command == "bench":
