@@ -7,8 +7,7 @@ __all__ = ("read_stored",)
 from collections.abc import Mapping
 from typing import Any
 
-from lsst.daf.butler import DatasetRef, StorageClass
-from lsst.daf.butler._exceptions import UnknownComponentError
+from lsst.daf.butler import DatasetRef, StorageClass, UnknownComponentError
 
 
 def read_stored(
