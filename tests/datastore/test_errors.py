@@ -211,6 +211,12 @@ def _bad_name(ctx: Context) -> Iterator[Failure]:
     yield Failure(lambda: ctx.make_datastore(name=7), ["7"])
 
 
+@scenario("a non-boolean `shared`, or `shared: true` without a repository root")
+def _bad_shared(ctx: Context) -> Iterator[Failure]:
+    yield Failure(lambda: ctx.make_datastore(shared="yes"), ["'yes'"])
+    yield Failure(lambda: ctx.make_datastore(shared=True), ["repository root"])
+
+
 @scenario("constraints that accept and reject everything")
 def _contradictory_constraints(ctx: Context) -> Iterator[Failure]:
     yield Failure(lambda: ctx.make_datastore(constraints={"accept": ["all"], "reject": ["all"]}), ["'all'"])

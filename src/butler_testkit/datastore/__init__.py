@@ -2,6 +2,16 @@
 
 from ._datastore import InMemoryDatastore
 from ._isolation import Isolation, UncopyableDatasetError
+from ._shared import release_shared_state, shared_state_for, shared_state_roots
 from ._state import DatastoreState, StoredDataset
 
-__all__ = ("DatastoreState", "InMemoryDatastore", "Isolation", "StoredDataset", "UncopyableDatasetError")
+__all__ = (
+    "DatastoreState",
+    "InMemoryDatastore",
+    "Isolation",
+    "StoredDataset",
+    "UncopyableDatasetError",
+    "release_shared_state",
+    "shared_state_for",
+    "shared_state_roots",
+)

@@ -32,6 +32,7 @@ from ._constraints import ConstraintsCache, constraint_lookup_keys
 from ._isolation import Isolation, isolated_copy
 from ._reading import read_stored
 from ._refs import dataset_key, require_ref, require_refs
+from ._shared import shared_state_for
 from ._state import DatastoreState, StoredDataset
 from ._transactions import ThreadTransactions
 from ._uris import DatasetUris
@@ -79,7 +80,8 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
     Raises
     ------
     lsst.daf.butler.datastore.DatastoreValidationError
-        Raised if ``isolation`` or ``name`` has an invalid value.
+        Raised if ``isolation``, ``name`` or ``shared`` has an invalid
+        value.
     lsst.daf.butler.datastore.constraints.ConstraintsValidationError
         Raised if the constraints both accept and reject everything.
 
@@ -152,8 +154,17 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
         bridgeManager: DatastoreRegistryBridgeManager,
         butlerRoot: ResourcePathExpression | None,
     ) -> InMemoryDatastore:
-        # butlerRoot is meaningless for a datastore that writes no files.
-        return cls(config, bridgeManager)
+        shared = config.get("shared", False)
+        if not isinstance(shared, bool):
+            raise DatastoreValidationError(f"Datastore 'shared' must be true or false; got {shared!r}.")
+        if not shared:
+            return cls(config, bridgeManager)
+        if butlerRoot is None:
+            raise DatastoreValidationError(
+                "Datastore 'shared: true' shares datasets between the Butlers of one repository, "
+                "so it needs the repository root; none was given."
+            )
+        return cls(config, bridgeManager, state=shared_state_for(butlerRoot))
 
     def clone(self, bridgeManager: DatastoreRegistryBridgeManager) -> InMemoryDatastore:
         """Return a datastore sharing this one's stored state.
