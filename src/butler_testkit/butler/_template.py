@@ -1,0 +1,239 @@
+"""Repository templates: built once, on disk, then copied for every test."""
+
+from __future__ import annotations
+
+__all__ = ("RepositorySpec", "RepositoryTemplate", "cache_directory")
+
+import contextlib
+import dataclasses
+import getpass
+import hashlib
+import importlib.metadata
+import json
+import os
+import shutil
+import stat
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, ClassVar
+
+from lsst.daf.butler import Butler, Config, DimensionConfig
+from lsst.daf.butler.direct_butler import DirectButler
+from lsst.resources import ResourcePath
+
+from ..datastore import release_shared_state
+from ._sqlite import TestDatabases
+from ._stats import STATS
+
+DATABASE_FILE = "gen3.sqlite3"
+CONFIG_FILE = "butler.yaml"
+
+#: Environment variable naming the directory where templates are cached.
+CACHE_ENVIRONMENT_VARIABLE = "BUTLER_TESTKIT_CACHE_DIR"
+
+# Bump when the content of a template changes for the same inputs.
+_TEMPLATE_FORMAT = 1
+
+# The repository configuration of every test repository: a SQLite registry
+# inside the repository and our datastore, shared by every Butler opened on
+# the repository so that they all see the same datasets.
+_REPOSITORY_CONFIG = {
+    "registry": {"db": f"sqlite:///<butlerRoot>/{DATABASE_FILE}"},
+    "datastore": {"cls": "butler_testkit.InMemoryDatastore", "shared": True},
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class RepositorySpec:
+    """What a test repository holds before the test starts.
+
+    Parameters
+    ----------
+    dimension_config : `str`, optional
+        Location (path or URI) of a dimension universe configuration; the
+        default universe if `None`.
+    registry_data : `tuple` [`str`, ...], optional
+        Locations of export files to import into the registry, in order,
+        e.g. ``resource://lsst.daf.butler/tests/registry_data/base.yaml``.
+    """
+
+    dimension_config: str | None = None
+    registry_data: tuple[str, ...] = ()
+
+    def key(self) -> str:
+        """Return the cache key: a digest of everything the template holds.
+
+        Returns
+        -------
+        key : `str`
+            Hex digest of the versions of daf_butler and butler-testkit, the
+            template format, and the content of every input file.
+
+        Raises
+        ------
+        FileNotFoundError
+            Raised if an input file does not exist.
+        """
+        digest = hashlib.sha256()
+        parts = {
+            "format": _TEMPLATE_FORMAT,
+            "daf_butler": _version("lsst-daf-butler"),
+            "butler_testkit": _version("butler-testkit"),
+            "config": _REPOSITORY_CONFIG,
+        }
+        digest.update(json.dumps(parts, sort_keys=True).encode())
+        for location in [self.dimension_config or "", *self.registry_data]:
+            digest.update(location.encode())
+            if location:
+                digest.update(_read_bytes(location))
+        return digest.hexdigest()[:24]
+
+
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "unknown"
+
+
+def _read_bytes(location: str) -> bytes:
+    uri = ResourcePath(location, forceDirectory=False)
+    if not uri.exists():
+        raise FileNotFoundError(f"Repository input {location!r} does not exist.")
+    return uri.read()
+
+
+def cache_directory() -> Path:
+    """Return the directory holding repository templates.
+
+    Returns
+    -------
+    directory : `pathlib.Path`
+        ``$BUTLER_TESTKIT_CACHE_DIR`` if set, else a per-user directory in the
+        system's temporary directory. Templates there are read-only and
+        shared by every process (and xdist worker) of every run that needs
+        the same one; delete the directory to rebuild them.
+    """
+    configured = os.environ.get(CACHE_ENVIRONMENT_VARIABLE)
+    if configured:
+        return Path(configured)
+    return Path(tempfile.gettempdir()) / f"butler-testkit-{getpass.getuser()}" / "templates"
+
+
+class RepositoryTemplate:
+    """A template repository: its files on disk and a Butler open on them.
+
+    Use `for_spec`; each process keeps one template per spec.
+
+    Parameters
+    ----------
+    spec : `RepositorySpec`
+        What the template holds.
+    directory : `pathlib.Path`
+        Where its (read-only) files are.
+    butler : `~lsst.daf.butler.direct_butler.DirectButler`
+        A read-only Butler on the template, whose registry managers new test
+        repositories clone.
+    """
+
+    _by_spec: ClassVar[dict[RepositorySpec, RepositoryTemplate]] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, spec: RepositorySpec, directory: Path, butler: DirectButler) -> None:
+        self.spec = spec
+        self.directory = directory
+        self.butler = butler
+        # The tables in the template's file, hence in every copy of it, read
+        # now, before any test repository adds definitions of its own.
+        registry: Any = butler._registry
+        self.table_names: frozenset[str] = frozenset(registry._db._metadata._tables)
+
+    @property
+    def database(self) -> Path:
+        """The template's registry database file."""
+        return self.directory / DATABASE_FILE
+
+    @property
+    def config_file(self) -> Path:
+        """The template's ``butler.yaml``."""
+        return self.directory / CONFIG_FILE
+
+    @classmethod
+    def for_spec(cls, spec: RepositorySpec, databases: TestDatabases) -> RepositoryTemplate:
+        """Return this process's template for ``spec``, loading or building it.
+
+        Parameters
+        ----------
+        spec : `RepositorySpec`
+            What the template must hold.
+        databases : `TestDatabases`
+            Where to register the SQLite files, so that building is fast.
+
+        Returns
+        -------
+        template : `RepositoryTemplate`
+            The template.
+        """
+        with cls._lock:
+            template = cls._by_spec.get(spec)
+            if template is None:
+                template = cls._by_spec[spec] = cls._load(spec, databases)
+            return template
+
+    @classmethod
+    def _load(cls, spec: RepositorySpec, databases: TestDatabases) -> RepositoryTemplate:
+        directory = cache_directory() / spec.key()
+        if not (directory / CONFIG_FILE).exists():
+            _build(spec, directory, databases)
+        start = time.perf_counter()
+        butler = Butler.from_config(ResourcePath(directory, forceDirectory=True), writeable=False)
+        assert isinstance(butler, DirectButler), "a SQLite repository always gets a DirectButler"
+        # Its datastore is never used: test repositories get their own.
+        release_shared_state(str(directory))
+        STATS.record_template_load(time.perf_counter() - start)
+        return cls(spec, directory, butler)
+
+    @classmethod
+    def discard_loaded(cls) -> None:
+        """Close and forget the templates loaded by this process.
+
+        Their files stay on disk for the next process.
+        """
+        with cls._lock:
+            for template in cls._by_spec.values():
+                template.butler.close()
+            cls._by_spec.clear()
+
+
+def _build(spec: RepositorySpec, directory: Path, databases: TestDatabases) -> None:
+    """Build the template for ``spec`` and move it into place atomically."""
+    start = time.perf_counter()
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    building = directory.parent / f"building-{uuid.uuid4().hex}"
+    building.mkdir()
+    database = building / DATABASE_FILE
+    databases.register(str(database))
+    try:
+        config = Config(_REPOSITORY_CONFIG)
+        dimension_config = DimensionConfig(spec.dimension_config) if spec.dimension_config else None
+        root = ResourcePath(building, forceDirectory=True)
+        Butler.makeRepo(root, config=config, dimensionConfig=dimension_config, forceConfigRoot=False)
+        if spec.registry_data:
+            with Butler.from_config(root, writeable=True) as butler:
+                for location in spec.registry_data:
+                    butler.import_(filename=location, without_datastore=True)
+        release_shared_state(str(building))
+        databases.close_connections(str(database))
+        for path in building.iterdir():
+            path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+        with contextlib.suppress(OSError):
+            # Another process may have won the race; its template is as good.
+            os.rename(building, directory)
+    finally:
+        databases.close_connections(str(database))
+        if building.exists():
+            shutil.rmtree(building, ignore_errors=True)
+    STATS.record_template_build(time.perf_counter() - start)

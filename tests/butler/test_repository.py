@@ -1,0 +1,212 @@
+"""Test repositories: real, isolated, shared by every Butler on them, leak-free."""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+import pytest
+from lsst.daf.butler import Butler, CollectionType, DatasetType
+
+from butler_testkit import InMemoryDatastore
+from butler_testkit.butler import (
+    RepositorySpec,
+    TestRepository,
+    _repository,
+    _template,
+    cache_directory,
+    create_test_repository,
+    reset_setup_stats,
+    setup_stats,
+)
+from butler_testkit.datastore import shared_state_roots
+
+
+@pytest.fixture
+def repo(tmp_path):
+    with create_test_repository(tmp_path / "repo", run="my/run") as repository:
+        yield repository
+
+
+def _plain_type(butler, name="plain", storage_class="BtkDict"):
+    dataset_type = DatasetType(name, butler.dimensions.conform(["instrument"]), storage_class)
+    butler.registry.registerDatasetType(dataset_type)
+    return dataset_type
+
+
+def test_a_writeable_butler_with_its_run(repo):
+    assert isinstance(repo, TestRepository)
+    assert repo.butler.isWriteable()
+    assert repo.butler.run == "my/run"
+    assert repo.butler.collections.get_info("my/run").type is CollectionType.RUN
+    assert isinstance(repo.butler._datastore, InMemoryDatastore)
+    assert (repo.root / "butler.yaml").exists()
+    assert repo.database.exists()
+
+
+def test_every_butler_opened_on_the_root_shares_registry_and_datasets(repo):
+    butler = repo.butler
+    butler.registry.insertDimensionData("instrument", {"name": "Cam"})
+    dataset_type = _plain_type(butler)
+    ref = butler.put({"a": 1}, dataset_type, instrument="Cam")
+    with Butler.from_config(str(repo.root)) as other:
+        assert other.get(ref) == {"a": 1}
+        assert [record.name for record in other.registry.queryDimensionRecords("instrument")] == ["Cam"]
+    clone = repo.open(run="another/run")
+    assert clone.get(ref) == {"a": 1}
+    assert clone.collections.get_info("another/run").type is CollectionType.RUN
+
+
+def test_a_pickled_butler_reopens_this_repository(repo):
+    repo.butler.registry.insertDimensionData("instrument", {"name": "Pickled"})
+    with pickle.loads(pickle.dumps(repo.butler)) as restored:
+        assert str(restored._config.configDir).rstrip("/").endswith(str(repo.root))
+        names = [record.name for record in restored.registry.queryDimensionRecords("instrument")]
+        assert names == ["Pickled"]
+
+
+def test_repositories_are_isolated(tmp_path):
+    with (
+        create_test_repository(tmp_path / "a") as first,
+        create_test_repository(tmp_path / "b") as second,
+    ):
+        first.butler.registry.insertDimensionData("instrument", {"name": "OnlyInA"})
+        first.butler.collections.register("tagged", CollectionType.TAGGED)
+        dataset_type = _plain_type(first.butler)
+        ref = first.butler.put({"a": 1}, dataset_type, instrument="OnlyInA")
+        assert list(second.butler.registry.queryDimensionRecords("instrument")) == []
+        assert "tagged" not in second.butler.collections.query("*")
+        assert list(second.butler.registry.queryDatasetTypes()) == []
+        assert not second.butler._datastore.knows(ref)
+
+
+def test_an_existing_repository_is_refused(repo):
+    with pytest.raises(FileExistsError, match="already holds a repository"):
+        create_test_repository(repo.root)
+
+
+def test_close_leaves_no_connection_or_file_descriptor_open(tmp_path):
+    repository = create_test_repository(tmp_path / "repo")
+    repository.butler.registry.insertDimensionData("instrument", {"name": "Cam"})
+    leaked = Butler.from_config(str(repository.root))  # never closed by "the code under test"
+    list(leaked.registry.queryDimensionRecords("instrument"))
+    assert _repository.DATABASES.open_connection_count(str(repository.database)) >= 2
+    repository.close()
+    assert _repository.DATABASES.open_connection_count(str(repository.database)) == 0
+    assert not _open_descriptors_to(repository.database)
+    assert not any(str(repository.root) in root for root in shared_state_roots())
+    repository.close()  # idempotent
+    assert repository.closed
+    with pytest.raises(RuntimeError, match="closed"):
+        repository.open()
+
+
+def _open_descriptors_to(path):
+    directory = "/proc/self/fd"
+    if not os.path.isdir(directory):
+        pytest.skip("no /proc on this platform")
+    targets = []
+    for name in os.listdir(directory):
+        try:
+            targets.append(os.readlink(os.path.join(directory, name)))
+        except OSError:
+            continue
+    return [target for target in targets if target.startswith(str(path))]
+
+
+def test_registry_data_can_be_preloaded(tmp_path):
+    spec = RepositorySpec(registry_data=("resource://lsst.daf.butler/tests/registry_data/base.yaml",))
+    with create_test_repository(tmp_path / "repo", spec=spec) as repository:
+        instruments = [
+            record.name for record in repository.butler.registry.queryDimensionRecords("instrument")
+        ]
+        assert instruments == ["Cam1"]
+
+
+def test_missing_registry_data_is_a_clear_error(tmp_path):
+    spec = RepositorySpec(registry_data=(str(tmp_path / "missing.yaml"),))
+    with pytest.raises(FileNotFoundError, match=r"missing\.yaml"):
+        create_test_repository(tmp_path / "repo", spec=spec)
+
+
+def test_a_second_repository_reuses_the_template(tmp_path):
+    create_test_repository(tmp_path / "warm").close()
+    reset_setup_stats()
+    create_test_repository(tmp_path / "again").close()
+    stats = setup_stats()
+    assert (stats.templates_built, stats.templates_loaded, stats.repositories) == (0, 0, 1)
+    assert stats.slow_path_repositories == 0
+    assert stats.seconds_per_repository > 0
+
+
+def test_templates_live_in_the_configured_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("BUTLER_TESTKIT_CACHE_DIR", str(tmp_path / "cache"))
+    assert cache_directory() == tmp_path / "cache"
+    spec = RepositorySpec(dimension_config="resource://lsst.daf.butler/configs/dimensions.yaml")
+    reset_setup_stats()
+    with create_test_repository(tmp_path / "repo", spec=spec):
+        pass
+    assert setup_stats().templates_built == 1
+    (template,) = (tmp_path / "cache").iterdir()
+    assert template.name == spec.key()
+    assert not os.access(template / "gen3.sqlite3", os.W_OK) or os.geteuid() == 0
+
+
+def test_the_slow_path_still_gives_a_working_repository(tmp_path, monkeypatch):
+    monkeypatch.setattr(_repository, "_clone_template", lambda *args: None)
+    reset_setup_stats()
+    with create_test_repository(tmp_path / "repo", run="slow") as repository:
+        assert repository.butler.run == "slow"
+        _plain_type(repository.butler)
+    assert setup_stats().slow_path_repositories == 1
+
+
+def test_spec_keys_change_with_their_inputs(tmp_path):
+    data = tmp_path / "data.yaml"
+    data.write_text("description: one\nversion: 0\ndata: []\n")
+    first = RepositorySpec(registry_data=(str(data),)).key()
+    data.write_text("description: two\nversion: 0\ndata: []\n")
+    assert RepositorySpec(registry_data=(str(data),)).key() != first
+    assert RepositorySpec().key() == RepositorySpec().key()
+    assert _template.RepositorySpec().key() != first
+
+
+def _register_and_put(repository, calibration=False):
+    butler = repository.butler
+    butler.registry.insertDimensionData("instrument", {"name": "Cam", "detector_max": 4})
+    butler.registry.insertDimensionData("detector", {"instrument": "Cam", "id": 1, "full_name": "d1"})
+    dimensions = butler.dimensions.conform(["instrument", "detector"])
+    dataset_type = DatasetType("per_detector", dimensions, "BtkDict", isCalibration=calibration)
+    butler.registry.registerDatasetType(dataset_type)
+    if calibration:
+        butler.collections.register("calib", CollectionType.CALIBRATION)
+        return None
+    return butler.put({"detector": 1}, dataset_type, instrument="Cam", detector=1)
+
+
+@pytest.mark.parametrize("calibration", [False, True], ids=["tags", "calibs"])
+def test_tables_created_by_one_repository_are_created_again_by_the_next(tmp_path, calibration):
+    # daf_butler creates a table per dimension group of dataset types; a table
+    # made in one repository must not be taken to exist in another.
+    for name in ("first", "second", "third"):
+        with create_test_repository(tmp_path / name) as repository:
+            ref = _register_and_put(repository, calibration=calibration)
+            butler = repository.butler
+            if ref is not None:
+                assert butler.get(ref) == {"detector": 1}
+                assert len(list(butler.registry.queryDatasets("per_detector", collections=...))) == 1
+            with Butler.from_config(str(repository.root)) as other:
+                assert other.registry.getDatasetType("per_detector").isCalibration() is calibration
+
+
+def test_repositories_alive_together_keep_their_own_tables(tmp_path):
+    with (
+        create_test_repository(tmp_path / "a") as first,
+        create_test_repository(tmp_path / "b") as second,
+    ):
+        ref = _register_and_put(first)
+        assert list(second.butler.registry.queryDatasetTypes()) == []
+        other_ref = _register_and_put(second)
+        assert first.butler.get(ref) == second.butler.get(other_ref)
+        assert ref.id != other_ref.id
+        assert not first.butler.stored(other_ref)
