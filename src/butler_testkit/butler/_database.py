@@ -102,10 +102,16 @@ def open_repository_database(
     to today.
     """
     template_internals: Any = template
+    engine = SqliteDatabase.makeEngine(filename=filename, writeable=True)
+    # Statements compile the same way for every copy (same dialect, shared
+    # table definitions), so share the template's cache of compiled SQL:
+    # otherwise every repository compiles its first queries afresh.
+    engine_internals: Any = engine
+    engine_internals._compiled_cache = template_internals._engine._compiled_cache
     database = SqliteDatabase.__new__(SqliteDatabase)
     database_internals: Any = database
     database_internals._init(
-        engine=SqliteDatabase.makeEngine(filename=filename, writeable=True),
+        engine=engine,
         origin=template.origin,
         namespace=template.namespace,
         writeable=True,

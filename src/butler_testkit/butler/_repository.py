@@ -200,7 +200,8 @@ def _clone_template(template: RepositoryTemplate, root: Path, run: str) -> Direc
         # that daf_butler believes exist; this database is a different one.
         dataset_type_cache = managers.datasets._cache
         dataset_type_cache.tables = type(dataset_type_cache.tables)()
-        registry = SqlRegistry(db, RegistryDefaults(run=run), managers)
+        # Nothing to infer default data ID values from in a new repository.
+        registry = SqlRegistry(db, RegistryDefaults(run=run, infer=False), managers)
         registry._datastore_record_classes = dict(template_registry._datastore_record_classes)
     except (AttributeError, TypeError) as err:
         _LOG.warning("Fast test-repository path unavailable (%s); using Butler.from_config.", err)

@@ -1,0 +1,199 @@
+"""Benchmark: a test repository against ``makeTestRepo`` + ``makeTestCollection``."""
+
+from __future__ import annotations
+
+__all__ = ("RepositoryBenchReport", "format_repository_report", "run_repository_bench")
+
+import dataclasses
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+# DESIGN.md / issue 7: warm per-test cost at most 1/6 of upstream's, the first
+# one in a process at most 1/2.
+WARM_LIMIT = 1 / 6
+COLD_LIMIT = 1 / 2
+
+# Each cold measurement runs in a fresh interpreter; imports happen before the
+# clock starts, so that only repository setup is timed on both sides.
+_COLD_SCRIPT = """
+import json, sys, time
+from lsst.daf.butler.tests import makeTestCollection, makeTestRepo
+from butler_testkit.butler import create_test_repository
+which, root = sys.argv[1], sys.argv[2]
+start = time.perf_counter()
+if which == "upstream":
+    makeTestCollection(makeTestRepo(root), uniqueId="bench")
+else:
+    create_test_repository(root, run="bench").close()
+print(json.dumps(time.perf_counter() - start))
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class RepositoryBenchReport:
+    """Per-test repository setup, ours against upstream's, in seconds.
+
+    Attributes
+    ----------
+    repeats : `int`
+        Measurements per figure; each figure is their median.
+    warm_ours, warm_upstream : `float`
+        One more repository in a process that has made some already.
+    cold_ours, cold_upstream : `float`
+        The first repository in a fresh process, our template already on
+        disk (upstream has no on-disk cache).
+    cold_ours_no_template : `float`
+        The first repository in a fresh process on a machine without our
+        template (it is built first).
+    """
+
+    repeats: int
+    warm_ours: float
+    warm_upstream: float
+    cold_ours: float
+    cold_upstream: float
+    cold_ours_no_template: float
+
+
+def _warm(repeats: int, root: Path) -> tuple[float, float]:
+    from lsst.daf.butler.tests import makeTestCollection, makeTestRepo
+
+    from ._repository import create_test_repository
+
+    def ours(index: int) -> None:
+        create_test_repository(root / f"ours-{index}", run="bench").close()
+
+    def upstream(index: int) -> None:
+        makeTestCollection(makeTestRepo(str(root / f"upstream-{index}")), uniqueId="bench")
+
+    # One of each first, untimed: templates, imports and caches warm up.
+    ours(-1)
+    upstream(-1)
+    ours_times: list[float] = []
+    upstream_times: list[float] = []
+    for index in range(repeats):
+        # Alternate which goes first, so that neither always follows the other.
+        pair: list[tuple[list[float], Callable[[int], None]]] = [
+            (ours_times, ours),
+            (upstream_times, upstream),
+        ]
+        for times, make in pair if index % 2 == 0 else reversed(pair):
+            start = time.perf_counter()
+            make(index)
+            times.append(time.perf_counter() - start)
+    return statistics.median(ours_times), statistics.median(upstream_times)
+
+
+def _cold(which: str, root: Path, cache: str | None) -> float:
+    environment = dict(os.environ)
+    if cache is not None:
+        environment["BUTLER_TESTKIT_CACHE_DIR"] = cache
+    result = subprocess.run(
+        [sys.executable, "-c", _COLD_SCRIPT, which, str(root)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"Cold {which} measurement failed:\n{result.stderr.strip()}")
+    seconds: float = json.loads(result.stdout.strip().splitlines()[-1])
+    return seconds
+
+
+def run_repository_bench(
+    repeats: int = 15, progress: Callable[[str], None] | None = None
+) -> RepositoryBenchReport:
+    """Measure per-test repository setup against upstream's, in one run.
+
+    Parameters
+    ----------
+    repeats : `int`, optional
+        Warm measurements per side (cold ones: a third of that, at least 3).
+    progress : `~collections.abc.Callable` [[`str`], `None`], optional
+        Called with a line of text as each stage starts.
+
+    Returns
+    -------
+    report : `RepositoryBenchReport`
+        The medians.
+
+    Raises
+    ------
+    ValueError
+        Raised if ``repeats`` is less than 3.
+    """
+    if repeats < 3:
+        raise ValueError(f"repeats must be at least 3; got {repeats}.")
+    say = progress or (lambda line: None)
+    cold_repeats = max(3, repeats // 3)
+    with tempfile.TemporaryDirectory(prefix="butler-testkit-bench-repos-") as directory:
+        root = Path(directory)
+        say(f"timing {repeats} warm repositories each: ours and makeTestRepo + makeTestCollection")
+        warm_ours, warm_upstream = _warm(repeats, root / "warm")
+        say(f"timing {cold_repeats} first-in-process repositories each, in fresh interpreters")
+        cold: dict[str, list[float]] = {"ours": [], "upstream": [], "no-template": []}
+        _cold("ours", root / "prime", None)  # make sure our template is on disk
+        for index in range(cold_repeats):
+            cold["upstream"].append(_cold("upstream", root / f"cold-upstream-{index}", None))
+            cold["ours"].append(_cold("ours", root / f"cold-ours-{index}", None))
+            empty_cache = str(root / f"empty-cache-{index}")
+            cold["no-template"].append(_cold("ours", root / f"cold-fresh-{index}", empty_cache))
+    return RepositoryBenchReport(
+        repeats=repeats,
+        warm_ours=warm_ours,
+        warm_upstream=warm_upstream,
+        cold_ours=statistics.median(cold["ours"]),
+        cold_upstream=statistics.median(cold["upstream"]),
+        cold_ours_no_template=statistics.median(cold["no-template"]),
+    )
+
+
+def format_repository_report(report: RepositoryBenchReport) -> str:
+    """Render the repository benchmark as a table with its targets.
+
+    Parameters
+    ----------
+    report : `RepositoryBenchReport`
+        What was measured.
+
+    Returns
+    -------
+    text : `str`
+        The table: milliseconds per repository and the ratio ours/upstream,
+        with the target each ratio is held to.
+    """
+
+    def row(label: str, ours: float, upstream: float, limit: float | None) -> str:
+        ratio = ours / upstream
+        target = f"at most {limit:.2f}: {'met' if ratio <= limit else 'MISSED'}" if limit else "(no target)"
+        return f"{label:<44}{ours * 1e3:>9.1f} ms {upstream * 1e3:>9.1f} ms {ratio:>8.3f}   {target}"
+
+    return "\n".join(
+        [
+            f"Test repository per test (median of {report.repeats} warm, "
+            f"{max(3, report.repeats // 3)} cold in fresh interpreters)",
+            f"{'':<44}{'ours':>12} {'upstream':>12} {'ratio':>8}",
+            row("warm: one more in a process", report.warm_ours, report.warm_upstream, WARM_LIMIT),
+            row(
+                "cold: first in a process (template on disk)",
+                report.cold_ours,
+                report.cold_upstream,
+                COLD_LIMIT,
+            ),
+            row(
+                "cold: first on a machine (template built)",
+                report.cold_ours_no_template,
+                report.cold_upstream,
+                None,
+            ),
+            "(upstream = makeTestRepo + makeTestCollection; ours = create_test_repository + close)",
+        ]
+    )
