@@ -3,12 +3,13 @@
 from ._datastore import InMemoryDatastore
 from ._isolation import Isolation, UncopyableDatasetError
 from ._shared import release_shared_state, shared_state_for, shared_state_roots
-from ._state import DatastoreState, StoredDataset
+from ._state import DatastoreState, StateSnapshot, StoredDataset
 
 __all__ = (
     "DatastoreState",
     "InMemoryDatastore",
     "Isolation",
+    "StateSnapshot",
     "StoredDataset",
     "UncopyableDatasetError",
     "release_shared_state",

@@ -33,7 +33,7 @@ from ._isolation import Isolation, isolated_copy
 from ._reading import read_stored
 from ._refs import dataset_key, require_ref, require_refs
 from ._shared import shared_state_for
-from ._state import DatastoreState, StoredDataset
+from ._state import DatastoreState, StateSnapshot, StoredDataset
 from ._transactions import ThreadTransactions
 from ._uris import DatasetUris
 
@@ -997,6 +997,55 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
             Always.
         """
         self._not_supported("get_file_info_for_transfer", "there are no files in an in-memory datastore")
+
+    # Snapshots
+
+    def snapshot(self) -> StateSnapshot:
+        """Capture the whole stored state, trash included.
+
+        Returns
+        -------
+        snapshot : `StateSnapshot`
+            The state now; `restore` brings it back. Taking one copies a
+            dictionary, not the stored objects, which the datastore never
+            modifies (under ``reference`` isolation they are the callers'
+            objects, and the callers' changes to them are not undone).
+
+        Examples
+        --------
+        Reset a datastore filled once per module before each test::
+
+            baseline = datastore.snapshot()
+            ...
+            datastore.restore(baseline)
+        """
+        return self._state.snapshot()
+
+    def restore(self, snapshot: StateSnapshot) -> None:
+        """Make the stored state what it was when ``snapshot`` was taken.
+
+        Clones see the restored state too: they share it.
+
+        Parameters
+        ----------
+        snapshot : `StateSnapshot`
+            From `snapshot` (of this or another in-memory datastore).
+
+        Raises
+        ------
+        TypeError
+            Raised if ``snapshot`` is not a `StateSnapshot`.
+        RuntimeError
+            Raised inside a transaction: its undo records would refer to
+            datasets the restore replaces.
+        """
+        if not isinstance(snapshot, StateSnapshot):
+            raise TypeError(
+                f"restore() needs a StateSnapshot from snapshot(); got {type(snapshot).__name__}."
+            )
+        if self._transaction is not None:
+            raise RuntimeError(f"Cannot restore datastore {self.name} inside a transaction.")
+        self._state.restore(snapshot)
 
     # Inspection
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ("DatastoreState", "StoredDataset")
+__all__ = ("DatastoreState", "StateSnapshot", "StoredDataset")
 
 import threading
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -35,6 +36,38 @@ class StoredDataset:
 
     def __repr__(self) -> str:
         return f"StoredDataset({self.ref}{', trashed' if self.trashed else ''})"
+
+
+class StateSnapshot:
+    """The whole stored state of a datastore at one moment.
+
+    Made by `DatastoreState.snapshot`; opaque, and safe to keep while the
+    datastore changes.
+
+    Parameters
+    ----------
+    origin : `DatastoreState`
+        The state the snapshot was taken of.
+    datasets : `dict` [`int`, `StoredDataset`]
+        The stored datasets (the entries are shared, not copied).
+    trashed : `list` [`int`]
+        Keys of the trashed datasets, in trash order.
+    """
+
+    __slots__ = ("_datasets", "_origin", "_trashed")
+
+    def __init__(
+        self, origin: DatastoreState, datasets: dict[int, StoredDataset], trashed: list[int]
+    ) -> None:
+        self._origin = weakref.ref(origin)
+        self._datasets = datasets
+        self._trashed = trashed
+
+    def __len__(self) -> int:
+        return len(self._datasets)
+
+    def __repr__(self) -> str:
+        return f"<StateSnapshot of {len(self._datasets)} datasets, {len(self._trashed)} trashed>"
 
 
 # Compact the trash log once it holds this many more keys than it needs.
@@ -71,7 +104,7 @@ class DatastoreState:
     trash.
     """
 
-    __slots__ = ("_trash_log", "_trashed_count", "datasets", "lock")
+    __slots__ = ("__weakref__", "_trash_log", "_trashed_count", "datasets", "lock")
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
@@ -271,6 +304,42 @@ class DatastoreState:
                     self._trashed_count += 1
                     self._trash_log.append(key)
             return conflicts
+
+    def snapshot(self) -> StateSnapshot:
+        """Capture every stored dataset and the trash.
+
+        Returns
+        -------
+        snapshot : `StateSnapshot`
+            The state now. It shares the stored objects, which nothing in the
+            datastore ever modifies; it costs a dictionary copy.
+        """
+        with self.lock:
+            trashed = [key for key, _ in self._live_trash(self._trash_log)]
+            return StateSnapshot(self, dict(self.datasets), trashed)
+
+    def restore(self, snapshot: StateSnapshot) -> None:
+        """Make the state what it was when ``snapshot`` was taken.
+
+        Parameters
+        ----------
+        snapshot : `StateSnapshot`
+            A snapshot of this state, or of another one (whose entries are
+            then copied, since an entry's trash flag belongs to one state).
+        """
+        with self.lock:
+            datasets = self.datasets
+            datasets.clear()
+            if snapshot._origin() is self:
+                datasets.update(snapshot._datasets)
+                for entry in datasets.values():
+                    entry.trashed = False
+            else:
+                datasets.update((key, StoredDataset(e.obj, e.ref)) for key, e in snapshot._datasets.items())
+            for key in snapshot._trashed:
+                datasets[key].trashed = True
+            self._trash_log = list(snapshot._trashed)
+            self._trashed_count = len(snapshot._trashed)
 
     def trash_log_length(self) -> int:
         """Return the length of the trash log (for tests of its compaction).
