@@ -1,14 +1,23 @@
 """The in-memory datastore and the pieces of its behaviour."""
 
 from ._datastore import InMemoryDatastore
+from ._faults import Fault, FaultPlan, InjectedFaultError
+from ._instrumented import InstrumentedDatastore
 from ._isolation import Isolation, UncopyableDatasetError
+from ._journal import Journal, JournalEntry
 from ._shared import release_shared_state, shared_state_for, shared_state_roots
 from ._state import DatastoreState, StateSnapshot, StoredDataset
 
 __all__ = (
     "DatastoreState",
+    "Fault",
+    "FaultPlan",
     "InMemoryDatastore",
+    "InjectedFaultError",
+    "InstrumentedDatastore",
     "Isolation",
+    "Journal",
+    "JournalEntry",
     "StateSnapshot",
     "StoredDataset",
     "UncopyableDatasetError",

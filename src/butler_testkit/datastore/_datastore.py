@@ -29,6 +29,7 @@ from lsst.daf.butler.datastore import (
 from lsst.resources import ResourcePath, ResourcePathExpression
 
 from ._constraints import ConstraintsCache, constraint_lookup_keys
+from ._faults import FaultPlan
 from ._isolation import Isolation, isolated_copy
 from ._reading import read_stored
 from ._refs import dataset_key, require_ref, require_refs
@@ -121,6 +122,9 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
         self.isolation = Isolation.from_config(config.get("isolation"))
         self._copies = self.isolation is Isolation.COPY
         self._state = state if state is not None else DatastoreState()
+        # Faults to inject midway through a put (point "stored"); installed by
+        # InstrumentedDatastore, which handles every other point itself.
+        self.fault_plan: FaultPlan | None = None
         constraints_config = config.get("constraints")
         self._constraints_cache = ConstraintsCache(self.constraints, constraints_config)
         self._lookup_keys = constraint_lookup_keys(constraints_config, bridgeManager.universe)
@@ -419,6 +423,13 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
 
         entry = StoredDataset(obj, ref)
         state.add(key, entry)
+        plan = self.fault_plan
+        if plan is not None:
+            try:
+                plan.check("put", (ref,), "stored")
+            except BaseException:
+                state.discard(key, entry)
+                raise
         if self._transaction is not None:
             self._register_undo(f"put {dataset_type.name}", lambda: state.discard(key, entry))
 
