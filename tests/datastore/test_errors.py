@@ -217,6 +217,12 @@ def _bad_shared(ctx: Context) -> Iterator[Failure]:
     yield Failure(lambda: ctx.make_datastore(shared=True), ["repository root"])
 
 
+@scenario("a non-positive or non-numeric `expire_after`")
+def _bad_expiry(ctx: Context) -> Iterator[Failure]:
+    yield Failure(lambda: ctx.make_datastore(expire_after=0), ["0"])
+    yield Failure(lambda: ctx.make_datastore(expire_after="soon"), ["'soon'"])
+
+
 @scenario("constraints that accept and reject everything")
 def _contradictory_constraints(ctx: Context) -> Iterator[Failure]:
     yield Failure(lambda: ctx.make_datastore(constraints={"accept": ["all"], "reject": ["all"]}), ["'all'"])

@@ -7,7 +7,8 @@ __all__ = ("InMemoryDatastore",)
 import itertools
 import logging
 import os
-from collections.abc import Collection, Iterable, Mapping
+import time
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from lsst.daf.butler import (
@@ -81,8 +82,8 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
     Raises
     ------
     lsst.daf.butler.datastore.DatastoreValidationError
-        Raised if ``isolation``, ``name`` or ``shared`` has an invalid
-        value.
+        Raised if ``isolation``, ``name``, ``shared`` or ``expire_after``
+        has an invalid value.
     lsst.daf.butler.datastore.constraints.ConstraintsValidationError
         Raised if the constraints both accept and reject everything.
 
@@ -122,12 +123,30 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
         self.isolation = Isolation.from_config(config.get("isolation"))
         self._copies = self.isolation is Isolation.COPY
         self._state = state if state is not None else DatastoreState()
+        self._expire_after = _positive_seconds(config.get("expire_after"), "expire_after")
+        self.clock: Callable[[], float] = time.monotonic
+        """Clock of ``expire_after``, in seconds; replace it to control time in tests."""
         # Faults to inject midway through a put (point "stored"); installed by
         # InstrumentedDatastore, which handles every other point itself.
         self.fault_plan: FaultPlan | None = None
         constraints_config = config.get("constraints")
         self._constraints_cache = ConstraintsCache(self.constraints, constraints_config)
         self._lookup_keys = constraint_lookup_keys(constraints_config, bridgeManager.universe)
+
+    def expire(self) -> int:
+        """Remove the datasets older than ``expire_after`` now.
+
+        Every operation does this first, so calling it is only needed to
+        release memory early.
+
+        Returns
+        -------
+        expired : `int`
+            How many datasets were removed (0 without ``expire_after``).
+        """
+        if self._expire_after is None:
+            return 0
+        return self._state.expire(self.clock() - self._expire_after)
 
     @property
     def name(self) -> str:
@@ -228,6 +247,8 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
             `True` if the dataset is stored. An in-memory datastore has no
             records apart from its artifacts, so this equals `exists`.
         """
+        if self._expire_after is not None:
+            self.expire()
         return dataset_key(require_ref(ref, "knows")) in self._state.datasets
 
     def exists(self, ref: DatasetRef) -> bool:
@@ -244,6 +265,8 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
             `True` if the dataset is stored, including when it is in the trash
             but the trash has not been emptied yet.
         """
+        if self._expire_after is not None:
+            self.expire()
         return dataset_key(require_ref(ref, "exists")) in self._state.datasets
 
     def knows_these(self, refs: Iterable[DatasetRef]) -> dict[DatasetRef, bool]:
@@ -282,12 +305,16 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
         return self._stored_flags(refs, "mexists")
 
     def _stored_flags(self, refs: Iterable[DatasetRef], operation: str) -> dict[DatasetRef, bool]:
+        if self._expire_after is not None:
+            self.expire()
         stored = self._state.datasets
         return {ref: dataset_key(ref) in stored for ref in require_refs(refs, operation)}
 
     # Reading
 
     def _stored_entry(self, ref: DatasetRef, operation: str) -> StoredDataset:
+        if self._expire_after is not None:
+            self.expire()
         entry = self._state.datasets.get(dataset_key(require_ref(ref, operation)))
         if entry is None:
             raise FileNotFoundError(f"Dataset {ref} is not stored in datastore {self.name}.")
@@ -392,6 +419,8 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
         Nothing is stored when an error is raised. Inside a transaction a
         rollback removes the dataset again.
         """
+        if self._expire_after is not None:
+            self.expire()
         ref = require_ref(ref, "put")
         dataset_type = ref.datasetType
         if dataset_type.isComponent():
@@ -421,7 +450,7 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
         if delegate is not None:
             obj = delegate.add_provenance(obj, ref, provenance=provenance)
 
-        entry = StoredDataset(obj, ref)
+        entry = StoredDataset(obj, ref, None if self._expire_after is None else self.clock())
         state.add(key, entry)
         plan = self.fault_plan
         if plan is not None:
@@ -490,6 +519,8 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
         FileNotFoundError
             Raised if the dataset is not stored and ``predict`` is `False`.
         """
+        if self._expire_after is not None:
+            self.expire()
         ref = require_ref(ref, "getURIs")
         entry = self._state.datasets.get(dataset_key(ref))
         if entry is not None:
@@ -555,6 +586,8 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
         emptied. Inside a transaction a rollback takes the datasets this call
         trashed out of the trash again.
         """
+        if self._expire_after is not None:
+            self.expire()
         if isinstance(ref, DatasetRef):
             refs = [ref]
             if dataset_key(ref) not in self._state.datasets:
@@ -605,6 +638,8 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
         Irreversible, even inside a transaction, as deleting files is. Every
         reference to the removed objects is released.
         """
+        if self._expire_after is not None:
+            self.expire()
         selected = None if refs is None else [dataset_key(r) for r in require_refs(refs, "emptyTrash")]
         if dry_run:
             count = len(self._state.trashed(selected))
@@ -631,6 +666,8 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
         -----
         Irreversible, even inside a transaction.
         """
+        if self._expire_after is not None:
+            self.expire()
         ref = require_ref(ref, "remove")
         if not self._state.pop([dataset_key(ref)]):
             raise FileNotFoundError(
@@ -658,6 +695,8 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
         datasets back. Outside a transaction every reference to the objects
         is released at once.
         """
+        if self._expire_after is not None:
+            self.expire()
         keys = [dataset_key(r) for r in require_refs(refs, "forget")]
         state = self._state
         removed = state.pop(keys)
@@ -1030,6 +1069,8 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
             ...
             datastore.restore(baseline)
         """
+        if self._expire_after is not None:
+            self.expire()
         return self._state.snapshot()
 
     def restore(self, snapshot: StateSnapshot) -> None:
@@ -1068,6 +1109,8 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
         refs : `list` [`~lsst.daf.butler.DatasetRef`]
             The references the datasets were put with, in storage order.
         """
+        if self._expire_after is not None:
+            self.expire()
         with self._state.lock:
             return [entry.ref for entry in self._state.datasets.values()]
 
@@ -1079,7 +1122,20 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
         refs : `list` [`~lsst.daf.butler.DatasetRef`]
             Trashed datasets, which still exist until the trash is emptied.
         """
+        if self._expire_after is not None:
+            self.expire()
         return [entry.ref for entry in self._state.trashed()]
+
+
+def _positive_seconds(value: object, key: str) -> float | None:
+    """Parse an optional duration configuration value."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise DatastoreValidationError(
+            f"Datastore {key!r} must be a positive number of seconds; got {value!r}."
+        )
+    return float(value)
 
 
 def _storage_class_problems(storage_class: StorageClass) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = ("DatastoreState", "StateSnapshot", "StoredDataset")
 
+import collections
 import threading
 import weakref
 from collections.abc import Iterable
@@ -22,16 +23,20 @@ class StoredDataset:
     ref : `~lsst.daf.butler.DatasetRef`
         The reference given to ``put``; its storage class is the write
         storage class and it names the dataset in URIs.
+    stored_at : `float`, optional
+        When it was stored, on the datastore's clock; only kept when
+        datasets expire.
     """
 
     # Slots keep the per-dataset bookkeeping at one small object; every
     # extra object per dataset would cost memory and, at 100k datasets, a
     # cache miss on every removal.
-    __slots__ = ("obj", "ref", "trashed")
+    __slots__ = ("obj", "ref", "stored_at", "trashed")
 
-    def __init__(self, obj: Any, ref: DatasetRef) -> None:
+    def __init__(self, obj: Any, ref: DatasetRef, stored_at: float | None = None) -> None:
         self.obj = obj
         self.ref = ref
+        self.stored_at = stored_at
         self.trashed = False
 
     def __repr__(self) -> str:
@@ -104,13 +109,16 @@ class DatastoreState:
     trash.
     """
 
-    __slots__ = ("__weakref__", "_trash_log", "_trashed_count", "datasets", "lock")
+    __slots__ = ("__weakref__", "_by_age", "_trash_log", "_trashed_count", "datasets", "lock")
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.datasets: dict[int, StoredDataset] = {}
         self._trash_log: list[int] = []
         self._trashed_count = 0
+        # Entries with a stored_at time, oldest first, for expiry; entries
+        # removed otherwise are skipped when they come up.
+        self._by_age: collections.deque[tuple[int, StoredDataset]] = collections.deque()
 
     def add(self, key: int, entry: StoredDataset) -> None:
         """Store a new dataset.
@@ -136,6 +144,41 @@ class DatastoreState:
                     "remove it before putting it again."
                 )
             self.datasets[key] = entry
+            if entry.stored_at is not None:
+                self._by_age.append((key, entry))
+
+    def expire(self, cutoff: float) -> int:
+        """Remove every dataset stored at or before ``cutoff``.
+
+        Parameters
+        ----------
+        cutoff : `float`
+            Time on the clock the ``stored_at`` times were read from.
+
+        Returns
+        -------
+        expired : `int`
+            How many datasets were removed.
+
+        Notes
+        -----
+        Puts come in time order, so this only looks at the oldest entries:
+        constant time when nothing has expired.
+        """
+        expired = 0
+        with self.lock:
+            by_age = self._by_age
+            while by_age:
+                key, entry = by_age[0]
+                if entry.stored_at is not None and entry.stored_at > cutoff:
+                    break
+                by_age.popleft()
+                if self.datasets.get(key) is entry:
+                    self._drop(key, entry)
+                    expired += 1
+            if expired:
+                self._compact_if_stale()
+        return expired
 
     def discard(self, key: int, entry: StoredDataset) -> None:
         """Drop ``entry`` if it is still the one stored under ``key``.
@@ -303,7 +346,15 @@ class DatastoreState:
                 if entry.trashed:
                     self._trashed_count += 1
                     self._trash_log.append(key)
+                if entry.stored_at is not None:
+                    self._by_age.append((key, entry))
+            if any(entry.stored_at is not None for _, entry in removed):
+                self._sort_by_age()
             return conflicts
+
+    def _sort_by_age(self) -> None:
+        live = ((key, entry) for key, entry in self._by_age if self.datasets.get(key) is entry)
+        self._by_age = collections.deque(sorted(live, key=lambda item: item[1].stored_at or 0.0))
 
     def snapshot(self) -> StateSnapshot:
         """Capture every stored dataset and the trash.
@@ -335,7 +386,14 @@ class DatastoreState:
                 for entry in datasets.values():
                     entry.trashed = False
             else:
-                datasets.update((key, StoredDataset(e.obj, e.ref)) for key, e in snapshot._datasets.items())
+                datasets.update(
+                    (key, StoredDataset(entry.obj, entry.ref, entry.stored_at))
+                    for key, entry in snapshot._datasets.items()
+                )
+            self._by_age = collections.deque(
+                (key, entry) for key, entry in datasets.items() if entry.stored_at is not None
+            )
+            self._sort_by_age()
             for key in snapshot._trashed:
                 datasets[key].trashed = True
             self._trash_log = list(snapshot._trashed)
