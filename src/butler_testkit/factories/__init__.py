@@ -1,14 +1,26 @@
-"""Storage classes and their example Python types, for tests."""
+"""Factories for tests: storage classes, data IDs and their dimension records."""
 
+from ._data_ids import ButlerProvider, DataIdFactory
+from ._instruments import INSTRUMENTS, DetectorPreset, InstrumentPreset, SkyMapPreset, get_instrument
 from ._metrics import MetricsRecord, MetricsRecordDelegate, MetricsRecordModel, SequenceDelegate
+from ._world import DimensionWorld, Observation
 from .storage_classes import CATALOGUE, STORAGE_CLASS_PREFIX, installed_storage_classes
 
 __all__ = (
     "CATALOGUE",
+    "INSTRUMENTS",
     "STORAGE_CLASS_PREFIX",
+    "ButlerProvider",
+    "DataIdFactory",
+    "DetectorPreset",
+    "DimensionWorld",
+    "InstrumentPreset",
     "MetricsRecord",
     "MetricsRecordDelegate",
     "MetricsRecordModel",
+    "Observation",
     "SequenceDelegate",
+    "SkyMapPreset",
+    "get_instrument",
     "installed_storage_classes",
 )
