@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
+import re
 import subprocess
 import sys
 import textwrap
@@ -278,3 +280,14 @@ def test_the_plugin_imports_nothing_heavy_until_a_fixture_is_used(tmp_path):
 
 def test_the_option_choices_are_the_presets():
     assert set(pytest_plugin.INSTRUMENT_NAMES) == set(INSTRUMENTS)
+
+
+def test_the_examples_of_the_fixtures_reference_pass(pytester):
+    # Every python block of docs/fixtures.md that defines a test is run as one.
+    text = (pathlib.Path(__file__).parents[1] / "docs" / "fixtures.md").read_text()
+    blocks = [block for block in re.findall(r"```python\n(.*?)```", text, re.DOTALL) if "def test_" in block]
+    assert len(blocks) >= 4
+    for number, block in enumerate(blocks):
+        pytester.makepyfile(**{f"test_doc_{number}": "import pytest\n\n" + block})
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=len(blocks))

@@ -26,6 +26,7 @@ __all__ = (
     "ButlerDataIdsMixin",
     "ButlerDatastoreMixin",
     "ButlerRefsMixin",
+    "ButlerSeedMixin",
     "ButlerStorageClassesMixin",
     "ButlerTestCaseMixin",
 )
@@ -50,8 +51,8 @@ else:
 _DATASTORE_KEYS = ("name", "isolation", "constraints")
 
 
-class _SeededMixin(_Base):
-    """The seed of each test, from the session seed and the test's id."""
+class ButlerSeedMixin(_Base):
+    """Give each test its seeds, from the session seed and the test's id."""
 
     butler_seed: ClassVar[int | None] = None
     """Session seed for this class; the runner's or the default if `None`."""
@@ -90,7 +91,7 @@ class ButlerStorageClassesMixin(_Base):
         self.butler_storage_classes = self.enterContext(installed_storage_classes())
 
 
-class ButlerDataIdsMixin(_SeededMixin):
+class ButlerDataIdsMixin(ButlerSeedMixin):
     """Give each test seeded, realistic data IDs.
 
     Sets ``self.butler_universe`` and ``self.butler_data_ids`` (a
