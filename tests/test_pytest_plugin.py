@@ -82,6 +82,8 @@ SAMPLE_TESTS = 4
 def sample(pytester, tmp_path, monkeypatch):
     """Write the sample module; return a function running it and reading what each test drew."""
     pytester.makepyfile(test_sample=SAMPLE)
+    # The default seed must be the default, whatever this session was given.
+    monkeypatch.delenv("BUTLER_TESTKIT_SEED", raising=False)
     runs = iter(range(100))
 
     def run(*args: str, subprocess: bool = False) -> dict[str, object]:

@@ -57,7 +57,18 @@ def test_each_test_gets_the_factories_and_the_catalogue_is_taken_back():
     assert dict(StorageClassFactory()._storageClasses) == before
 
 
-def test_values_are_the_same_in_any_order_and_change_with_the_seed(monkeypatch):
+@pytest.fixture
+def no_configured_seed(monkeypatch):
+    """Run as if neither --butler-seed nor $BUTLER_TESTKIT_SEED were given to this session."""
+    from butler_testkit import _seeds
+
+    monkeypatch.delenv(_seeds.SEED_ENVIRONMENT_VARIABLE, raising=False)
+    previous = _seeds.set_session_seed(None)
+    yield
+    _seeds.set_session_seed(previous)
+
+
+def test_values_are_the_same_in_any_order_and_change_with_the_seed(monkeypatch, no_configured_seed):
     forward = _run(_Recording, ["test_first", "test_second"])
     backward = _run(_Recording, ["test_second", "test_first"])
     assert forward == backward and len(forward) == 2
