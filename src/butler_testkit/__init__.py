@@ -1,18 +1,35 @@
 """Test doubles, fixtures and a conformance suite for ``lsst.daf.butler``."""
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .datastore import (
-    Fault,
-    FaultPlan,
-    InjectedFaultError,
-    InMemoryDatastore,
-    InstrumentedDatastore,
-    Isolation,
-    Journal,
-    UncopyableDatasetError,
-)
+
+if TYPE_CHECKING:
+    from .datastore import (
+        Fault,
+        FaultPlan,
+        InjectedFaultError,
+        InMemoryDatastore,
+        InstrumentedDatastore,
+        Isolation,
+        Journal,
+        UncopyableDatasetError,
+    )
+    from .factories import (
+        ButlerProvider,
+        DataIdFactory,
+        RefFactory,
+        StorageClassScope,
+        file_datastore_config,
+        installed_storage_classes,
+    )
 
 __all__ = (
+    "ButlerProvider",
+    "DataIdFactory",
     "Fault",
     "FaultPlan",
     "InMemoryDatastore",
@@ -20,6 +37,42 @@ __all__ = (
     "InstrumentedDatastore",
     "Isolation",
     "Journal",
+    "RefFactory",
+    "StorageClassScope",
     "UncopyableDatasetError",
     "__version__",
+    "file_datastore_config",
+    "installed_storage_classes",
 )
+
+# Importing daf_butler takes seconds, and pytest imports this package at
+# start-up for the plugin: public names are imported on first use.
+_LAZY = {
+    "Fault": ".datastore",
+    "FaultPlan": ".datastore",
+    "InMemoryDatastore": ".datastore",
+    "InjectedFaultError": ".datastore",
+    "InstrumentedDatastore": ".datastore",
+    "Isolation": ".datastore",
+    "Journal": ".datastore",
+    "UncopyableDatasetError": ".datastore",
+    "ButlerProvider": ".factories",
+    "DataIdFactory": ".factories",
+    "RefFactory": ".factories",
+    "StorageClassScope": ".factories",
+    "file_datastore_config": ".factories",
+    "installed_storage_classes": ".factories",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,14 +1,43 @@
-"""Storage classes and their example Python types, for tests."""
+"""Factories for tests: storage classes, data IDs, dataset types and refs."""
 
+from ._catalogue import CATALOGUE, DISASSEMBLED, FORMATTERS, STORAGE_CLASS_PREFIX, file_datastore_config
+from ._data_ids import ButlerProvider, DataIdFactory
+from ._formatters import ArrayFormatter, CatalogueFormatter, CatalogueJsonFormatter, ImageRecordFormatter
+from ._image import BBox, ImageArrayDelegate, ImageRecord, ImageRecordDelegate
+from ._instruments import INSTRUMENTS, DetectorPreset, InstrumentPreset, SkyMapPreset, get_instrument
 from ._metrics import MetricsRecord, MetricsRecordDelegate, MetricsRecordModel, SequenceDelegate
-from .storage_classes import CATALOGUE, STORAGE_CLASS_PREFIX, installed_storage_classes
+from ._refs import RefFactory
+from ._registration import StorageClassScope, installed_storage_classes
+from ._world import DimensionWorld, Observation
 
 __all__ = (
     "CATALOGUE",
+    "DISASSEMBLED",
+    "FORMATTERS",
+    "INSTRUMENTS",
     "STORAGE_CLASS_PREFIX",
+    "ArrayFormatter",
+    "BBox",
+    "ButlerProvider",
+    "CatalogueFormatter",
+    "CatalogueJsonFormatter",
+    "DataIdFactory",
+    "DetectorPreset",
+    "DimensionWorld",
+    "ImageArrayDelegate",
+    "ImageRecord",
+    "ImageRecordDelegate",
+    "ImageRecordFormatter",
+    "InstrumentPreset",
     "MetricsRecord",
     "MetricsRecordDelegate",
     "MetricsRecordModel",
+    "Observation",
+    "RefFactory",
     "SequenceDelegate",
+    "SkyMapPreset",
+    "StorageClassScope",
+    "file_datastore_config",
+    "get_instrument",
     "installed_storage_classes",
 )

@@ -7,6 +7,8 @@ __all__ = (
     "MetricsRecordDelegate",
     "MetricsRecordModel",
     "SequenceDelegate",
+    "metrics_model_from_dict",
+    "metrics_model_to_dict",
     "metrics_record_from_dict",
     "metrics_record_from_model",
     "metrics_record_to_dict",
@@ -43,6 +45,9 @@ class MetricsRecord:
 
 class MetricsRecordModel(pydantic.BaseModel):
     """The pydantic form of `MetricsRecord`, reachable by conversion."""
+
+    # A converter that silently dropped unknown keys would hide typos.
+    model_config = pydantic.ConfigDict(extra="forbid")
 
     summary: dict[str, Any] | None = None
     output: dict[str, Any] | None = None
@@ -119,6 +124,49 @@ def metrics_record_to_model(record: MetricsRecord) -> MetricsRecordModel:
         The model.
     """
     return MetricsRecordModel(summary=record.summary, output=record.output, data=record.data)
+
+
+def metrics_model_from_dict(mapping: Mapping[str, Any]) -> MetricsRecordModel:
+    """Build a `MetricsRecordModel` from a mapping with its field names.
+
+    Parameters
+    ----------
+    mapping : `~collections.abc.Mapping` [`str`, `object`]
+        Any of ``summary``, ``output`` and ``data``.
+
+    Returns
+    -------
+    model : `MetricsRecordModel`
+        The model.
+
+    Raises
+    ------
+    TypeError
+        Raised if the mapping has keys that are not fields, or values of the
+        wrong type.
+    """
+    try:
+        return MetricsRecordModel.model_validate(dict(mapping))
+    except pydantic.ValidationError as err:
+        # StorageClass.coerce_type reports a TypeError for an unconvertible
+        # object; a converter should fail the same way.
+        raise TypeError(f"Cannot build a MetricsRecordModel from {dict(mapping)!r}: {err}") from err
+
+
+def metrics_model_to_dict(model: MetricsRecordModel) -> dict[str, Any]:
+    """Return the fields of a `MetricsRecordModel` as a new dictionary.
+
+    Parameters
+    ----------
+    model : `MetricsRecordModel`
+        The model.
+
+    Returns
+    -------
+    mapping : `dict` [`str`, `object`]
+        ``summary``, ``output`` and ``data``.
+    """
+    return model.model_dump()
 
 
 class SequenceDelegate(StorageClassDelegate):

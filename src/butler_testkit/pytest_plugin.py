@@ -1,0 +1,290 @@
+"""butler-testkit's pytest plugin: storage classes, data IDs, refs and datastores per test.
+
+Installed with the package (``pytest11`` entry point ``butler_testkit``), so
+its fixtures are available in every test without a ``conftest.py``:
+
+- ``butler_universe``: daf_butler's default dimension universe;
+- ``butler_storage_classes``: the storage-class catalogue, installed for one
+  test and taken back exactly afterwards;
+- ``butler_bridge_manager``: a fresh registry bridge manager;
+- ``butler_datastore``: a fresh ``InMemoryDatastore``, configured with the
+  ``butler_datastore`` marker;
+- ``butler_data_ids``: seeded, realistic data IDs and their records;
+- ``butler_refs``: resolved ``DatasetRef`` objects from a name;
+- ``butler_seed``: the seed of the current test.
+
+Options (``pytest --help``, group "butler-testkit"): ``--butler-seed`` and
+``--butler-instrument``. Markers: ``butler_datastore(**config)`` and
+``butler_data_ids(instrument=...)``.
+
+Heavy modules (daf_butler takes about two seconds to import) are imported
+only when a fixture is first used, so having the plugin installed costs an
+unrelated test run nothing noticeable. Disable it with
+``pytest -p no:butler_testkit`` (or ``addopts = ["-p", "no:butler_testkit"]``).
+"""
+
+from __future__ import annotations
+
+__all__ = (
+    "butler_bridge_manager",
+    "butler_data_ids",
+    "butler_datastore",
+    "butler_refs",
+    "butler_seed",
+    "butler_storage_classes",
+    "butler_universe",
+)
+
+import argparse
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from . import _seeds
+
+if TYPE_CHECKING:
+    from lsst.daf.butler import DimensionUniverse
+    from lsst.daf.butler.registry.interfaces import DatastoreRegistryBridgeManager
+
+    from .datastore import InMemoryDatastore
+    from .factories import DataIdFactory, RefFactory, StorageClassScope
+
+INSTRUMENT_NAMES = ("GenericCam", "HSC", "LSSTCam")
+"""The instrument presets (``butler_testkit.factories.INSTRUMENTS``), named
+here so that option parsing imports nothing heavy."""
+
+DEFAULT_INSTRUMENT = "GenericCam"
+
+DATASTORE_MARKER_KEYS = ("name", "isolation", "constraints")
+"""Configuration keys the ``butler_datastore`` marker accepts."""
+
+_previous_seed = pytest.StashKey[int | None]()
+
+
+def _seed_option(value: str) -> int:
+    try:
+        return _seeds.parse_seed(value, "--butler-seed")
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add the butler-testkit option group.
+
+    Parameters
+    ----------
+    parser : `pytest.Parser`
+        The command-line parser.
+    """
+    group = parser.getgroup("butler-testkit", "butler-testkit: fixtures for lsst.daf.butler")
+    group.addoption(
+        "--butler-seed",
+        dest="butler_seed",
+        default=None,
+        type=_seed_option,
+        metavar="SEED",
+        help=(
+            "session seed of butler_data_ids, butler_refs and the unittest mixins; each test derives "
+            f"its own from it and its node id (default: ${_seeds.SEED_ENVIRONMENT_VARIABLE} or "
+            f"{_seeds.DEFAULT_SEED})"
+        ),
+    )
+    group.addoption(
+        "--butler-instrument",
+        dest="butler_instrument",
+        default=None,
+        choices=INSTRUMENT_NAMES,
+        help=f"instrument preset of butler_data_ids unless a marker says (default: {DEFAULT_INSTRUMENT})",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the markers and the session seed.
+
+    Parameters
+    ----------
+    config : `pytest.Config`
+        The configuration.
+    """
+    config.addinivalue_line(
+        "markers",
+        "butler_datastore(**config): configure the butler_datastore fixture's InMemoryDatastore; "
+        f"keys {', '.join(DATASTORE_MARKER_KEYS)}, e.g. @pytest.mark.butler_datastore(isolation='reference')",
+    )
+    config.addinivalue_line(
+        "markers",
+        "butler_data_ids(instrument=...): instrument preset of the butler_data_ids and butler_refs "
+        f"fixtures ({', '.join(INSTRUMENT_NAMES)})",
+    )
+    config.stash[_previous_seed] = _seeds.set_session_seed(config.getoption("butler_seed"))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Restore the session seed (pytester runs sessions inside sessions).
+
+    Parameters
+    ----------
+    config : `pytest.Config`
+        The configuration.
+    """
+    if _previous_seed in config.stash:
+        _seeds.set_session_seed(config.stash[_previous_seed])
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Report the session seed, so that a run can be reproduced.
+
+    Parameters
+    ----------
+    config : `pytest.Config`
+        The configuration.
+
+    Returns
+    -------
+    header : `str`
+        The seed line.
+    """
+    return f"butler-testkit: --butler-seed={_seeds.session_seed(config.getoption('butler_seed'))}"
+
+
+def _marker_kwargs(request: pytest.FixtureRequest, name: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """Return a marker's keyword arguments, refusing positional or unknown ones."""
+    marker = request.node.get_closest_marker(name)
+    if marker is None:
+        return {}
+    if marker.args:
+        raise TypeError(
+            f"The {name} marker takes keyword arguments only ({', '.join(allowed)}); got {marker.args!r}."
+        )
+    unknown = sorted(set(marker.kwargs) - set(allowed))
+    if unknown:
+        raise TypeError(f"The {name} marker does not know {unknown}; it takes {', '.join(allowed)}.")
+    return dict(marker.kwargs)
+
+
+def _test_seed(request: pytest.FixtureRequest, stream: str) -> int:
+    session = _seeds.session_seed(request.config.getoption("butler_seed"))
+    return _seeds.derive_seed(session, request.node.nodeid, stream)
+
+
+@pytest.fixture
+def butler_seed(request: pytest.FixtureRequest) -> int:
+    """Return the seed of this test: the same on every run, in any order, on any xdist worker.
+
+    Derived from the session seed (``--butler-seed``, else
+    ``$BUTLER_TESTKIT_SEED``, else a fixed default) and the test's node id.
+    ``butler_data_ids`` and ``butler_refs`` each derive their own stream
+    from the same two values.
+    """
+    return _test_seed(request, "test")
+
+
+@pytest.fixture(scope="session")
+def butler_universe() -> DimensionUniverse:
+    """Return daf_butler's default ``DimensionUniverse`` (immutable, so shared by the session)."""
+    from .factories._data_ids import default_universe
+
+    return default_universe()
+
+
+@pytest.fixture
+def butler_storage_classes() -> Iterator[StorageClassScope]:
+    """Install the storage-class catalogue (``Btk*``) for this test only.
+
+    Yields a ``StorageClassScope``: ``scope["BtkImage"]`` is a storage class,
+    ``scope.define({...})`` adds more and ``scope.redefine(name, {...})``
+    replaces one, for this test only. Afterwards daf_butler's process-wide
+    ``StorageClassFactory`` holds exactly what it held before, so no test can
+    affect another.
+    """
+    from .factories import installed_storage_classes
+
+    with installed_storage_classes() as scope:
+        yield scope
+
+
+@pytest.fixture
+def butler_bridge_manager(butler_universe: DimensionUniverse) -> DatastoreRegistryBridgeManager:
+    """Return a new, empty registry bridge manager, shared with nothing else.
+
+    Upstream's ``DummyRegistry().getDatastoreBridgeManager()`` for now (enough
+    for ``InMemoryDatastore`` and ``FileDatastore``); butler-testkit's own
+    in-memory bridge fakes will take its place
+    (``butler_testkit.factories._bridges.make_bridge_manager``).
+    """
+    from .factories._bridges import make_bridge_manager
+
+    return make_bridge_manager()
+
+
+@pytest.fixture
+def butler_datastore(
+    request: pytest.FixtureRequest,
+    butler_storage_classes: StorageClassScope,
+    butler_bridge_manager: DatastoreRegistryBridgeManager,
+) -> InMemoryDatastore:
+    """Return a fresh ``butler_testkit.InMemoryDatastore``, with the catalogue installed.
+
+    Copy isolation by default; configure it with the ``butler_datastore``
+    marker, whose keywords are datastore configuration keys (``name``,
+    ``isolation``, ``constraints``)::
+
+        @pytest.mark.butler_datastore(isolation="reference")
+        def test_fast(butler_datastore): ...
+
+    A positional or unknown marker argument is a ``TypeError``; an invalid
+    value is the datastore's own ``DatastoreValidationError``.
+    """
+    from lsst.daf.butler.datastore import Datastore, DatastoreConfig
+
+    from .datastore import InMemoryDatastore
+
+    config = _marker_kwargs(request, "butler_datastore", DATASTORE_MARKER_KEYS)
+    datastore = Datastore.fromConfig(
+        DatastoreConfig({**config, "cls": "butler_testkit.InMemoryDatastore"}), butler_bridge_manager
+    )
+    assert isinstance(datastore, InMemoryDatastore)
+    return datastore
+
+
+@pytest.fixture
+def butler_data_ids(request: pytest.FixtureRequest, butler_universe: DimensionUniverse) -> DataIdFactory:
+    """Make seeded, realistic data IDs for this test, and the dimension records behind them.
+
+    A ``DataIdFactory``: ``butler_data_ids.data_id(["instrument", "visit",
+    "detector"])`` returns an expanded ``DataCoordinate`` whose values agree
+    with each other (a visit keeps its physical filter, band, day and
+    pointing); ``butler_data_ids.records()`` (or ``insert_records(registry)``)
+    fills a registry. The instrument preset is ``GenericCam`` unless
+    ``--butler-instrument`` or the ``butler_data_ids(instrument=...)``
+    marker says ``HSC`` or ``LSSTCam``. The same test gets the same values on
+    every run; ``--butler-seed`` changes them all.
+    """
+    from .factories import DataIdFactory
+
+    instrument = _marker_kwargs(request, "butler_data_ids", ("instrument",)).get(
+        "instrument", request.config.getoption("butler_instrument") or DEFAULT_INSTRUMENT
+    )
+    return DataIdFactory(butler_universe, instrument=instrument, seed=_test_seed(request, "data_ids"))
+
+
+@pytest.fixture
+def butler_refs(
+    request: pytest.FixtureRequest,
+    butler_data_ids: DataIdFactory,
+    butler_storage_classes: StorageClassScope,
+) -> RefFactory:
+    """Make resolved ``DatasetRef`` objects for this test, from as little as a name.
+
+    A ``RefFactory``: ``butler_refs.ref("calexp")`` defines the dataset type
+    on first use (``BtkMetrics`` on instrument/visit/detector unless
+    ``storage_class=``/``dimensions=`` say otherwise) and returns a ref with a
+    new data ID from ``butler_data_ids``, the test's run and a seeded dataset
+    id; ``component=``, ``override_storage_class=``, ``data_id=``/keyword
+    values, ``run=`` and ``id=`` are also accepted, and
+    ``butler_refs.refs(name, n)`` makes several. The catalogue is installed.
+    """
+    from .factories import RefFactory
+
+    return RefFactory(butler_data_ids, seed=_test_seed(request, "refs"))
