@@ -56,7 +56,7 @@ here so that option parsing imports nothing heavy."""
 
 DEFAULT_INSTRUMENT = "GenericCam"
 
-DATASTORE_MARKER_KEYS = ("name", "isolation", "constraints")
+DATASTORE_MARKER_KEYS = ("name", "isolation", "constraints", "expire_after")
 """Configuration keys the ``butler_datastore`` marker accepts."""
 
 _previous_seed = pytest.StashKey[int | None]()
