@@ -26,17 +26,20 @@ unrelated test run nothing noticeable. Disable it with
 from __future__ import annotations
 
 __all__ = (
+    "butler",
     "butler_bridge_manager",
     "butler_data_ids",
     "butler_datastore",
     "butler_refs",
+    "butler_repo",
+    "butler_repo_factory",
     "butler_seed",
     "butler_storage_classes",
     "butler_universe",
 )
 
 import argparse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -44,9 +47,10 @@ import pytest
 from . import _seeds
 
 if TYPE_CHECKING:
-    from lsst.daf.butler import DimensionUniverse
+    from lsst.daf.butler import Butler, DimensionUniverse
     from lsst.daf.butler.registry.interfaces import DatastoreRegistryBridgeManager
 
+    from .butler import TestRepository
     from .datastore import InMemoryDatastore
     from .factories import DataIdFactory, RefFactory, StorageClassScope
 
@@ -58,6 +62,19 @@ DEFAULT_INSTRUMENT = "GenericCam"
 
 DATASTORE_MARKER_KEYS = ("name", "isolation", "constraints", "expire_after")
 """Configuration keys the ``butler_datastore`` marker accepts."""
+
+REPO_MARKER_KEYS = (
+    "instrument",
+    "detectors",
+    "visits",
+    "exposures",
+    "tracts",
+    "dataset_types",
+    "registry_data",
+    "dimension_config",
+    "run",
+)
+"""Keywords the ``butler_repo`` marker (and ``butler_repo_factory``) accept."""
 
 _previous_seed = pytest.StashKey[int | None]()
 
@@ -116,6 +133,13 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "butler_data_ids(instrument=...): instrument preset of the butler_data_ids and butler_refs "
         f"fixtures ({', '.join(INSTRUMENT_NAMES)})",
+    )
+    config.addinivalue_line(
+        "markers",
+        "butler_repo(**spec): what the butler / butler_repo fixtures' repository holds: "
+        f"{', '.join(REPO_MARKER_KEYS)}, e.g. "
+        "@pytest.mark.butler_repo(instrument='HSC', detectors=3, visits=2, "
+        "dataset_types={'calexp': 'BtkImage'})",
     )
     config.stash[_previous_seed] = _seeds.set_session_seed(config.getoption("butler_seed"))
 
@@ -288,3 +312,101 @@ def butler_refs(
     from .factories import RefFactory
 
     return RefFactory(butler_data_ids, seed=_test_seed(request, "refs"))
+
+
+def _repository_request(spec: dict[str, Any], default_run: str, session_seed: int) -> tuple[Any, str]:
+    """Split ``butler_repo`` keywords into a repository spec and a run name."""
+    from .butler import RepositorySpec, Seeding
+
+    spec = dict(spec)
+    run = spec.pop("run", default_run)
+    registry_data = spec.pop("registry_data", ())
+    dimension_config = spec.pop("dimension_config", None)
+    seeding = Seeding(**spec) if spec else None
+    repository_spec = RepositorySpec(
+        dimension_config=dimension_config,
+        registry_data=(registry_data,) if isinstance(registry_data, str) else tuple(registry_data),
+        seeding=seeding,
+        seed=session_seed,
+    )
+    return repository_spec, run
+
+
+def _run_name(request: pytest.FixtureRequest) -> str:
+    """Name a run collection after the test: ``test/<test name>``."""
+    name = "".join(char if char.isalnum() or char in "_-." else "_" for char in request.node.name)
+    return f"test/{name}"
+
+
+@pytest.fixture
+def butler_repo_factory(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    butler_storage_classes: StorageClassScope,
+) -> Iterator[Callable[..., TestRepository]]:
+    """Make fresh, isolated test repositories; all are closed after the test.
+
+    Call it with the ``butler_repo`` marker's keywords (``instrument``,
+    ``detectors``, ``visits``, ``exposures``, ``tracts``, ``dataset_types``,
+    ``registry_data``, ``dimension_config``, ``run``); each call returns a new
+    ``butler_testkit.butler.TestRepository`` in its own directory. Seeded
+    values are drawn from the session seed, so repositories made with the
+    same keywords hold the same records (and share one template, which keeps
+    them cheap).
+    """
+    from .butler import create_test_repository
+
+    made: list[TestRepository] = []
+    session_seed = _seeds.session_seed(request.config.getoption("butler_seed"))
+
+    def make(**spec: Any) -> TestRepository:
+        unknown = sorted(set(spec) - set(REPO_MARKER_KEYS))
+        if unknown:
+            raise TypeError(
+                f"butler_repo_factory does not know {unknown}; it takes {', '.join(REPO_MARKER_KEYS)}."
+            )
+        repository_spec, run = _repository_request(spec, _run_name(request), session_seed)
+        root = tmp_path_factory.mktemp("butler_repo", numbered=True)
+        repository = create_test_repository(root, run=run, spec=repository_spec)
+        made.append(repository)
+        return repository
+
+    yield make
+    for repository in made:
+        repository.close()
+
+
+@pytest.fixture
+def butler_repo(
+    request: pytest.FixtureRequest, butler_repo_factory: Callable[..., TestRepository]
+) -> TestRepository:
+    """Return a fresh, fully isolated repository for this test, with a Butler on it.
+
+    A ``butler_testkit.butler.TestRepository``: ``.butler`` (writeable, default
+    run ``test/<test name>``), ``.root`` (``Butler.from_config(root)`` anywhere
+    in the process opens the same registry and sees the same datasets),
+    ``.open(run=...)`` for more Butlers, ``.seeded`` for what the
+    ``butler_repo`` marker seeded::
+
+        @pytest.mark.butler_repo(instrument="HSC", detectors=3, visits=2,
+                                 dataset_types={"calexp": "BtkImage"})
+        def test_it(butler_repo): ...
+
+    No other test sees its dimension records, collections, dataset types,
+    datasets or datastore records. Made in milliseconds from a template; see
+    ``butler_testkit.butler.setup_stats``. Closed after the test, with every
+    SQLite connection still open on it.
+    """
+    spec = _marker_kwargs(request, "butler_repo", REPO_MARKER_KEYS)
+    return butler_repo_factory(**spec)
+
+
+@pytest.fixture
+def butler(butler_repo: TestRepository) -> Butler:
+    """Return a real, writeable ``Butler`` on this test's own repository.
+
+    The Butler of ``butler_repo``: SQLite registry, ``InMemoryDatastore``,
+    default run ``test/<test name>``, the storage-class catalogue installed,
+    seeded by the ``butler_repo`` marker. See ``butler_repo``.
+    """
+    return butler_repo.butler

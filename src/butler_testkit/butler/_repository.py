@@ -20,6 +20,7 @@ from lsst.resources import ResourcePath
 
 from ..datastore import InMemoryDatastore, release_shared_state, shared_state_for
 from ._database import open_repository_database
+from ._seeding import SeededData
 from ._sqlite import TestDatabases
 from ._stats import STATS
 from ._template import CONFIG_FILE, DATABASE_FILE, RepositorySpec, RepositoryTemplate
@@ -57,10 +58,12 @@ class TestRepository:
 
     __test__ = False  # not a pytest test class, despite its name
 
-    def __init__(self, root: Path, butler: DirectButler, run: str) -> None:
+    def __init__(self, root: Path, butler: DirectButler, run: str, seeded: SeededData | None = None) -> None:
         self.root = root
         self.butler = butler
         self.run = run
+        self.seeded = seeded if seeded is not None else SeededData()
+        """What the repository was seeded with (`SeededData`)."""
         self._closed = False
 
     @property
@@ -181,7 +184,7 @@ def create_test_repository(
         assert isinstance(opened, DirectButler), "a SQLite repository always gets a DirectButler"
         butler = opened
     STATS.record_repository(time.perf_counter() - start, slow_path=slow_path)
-    return TestRepository(root, butler, run)
+    return TestRepository(root, butler, run, template.seeded)
 
 
 def _clone_template(template: RepositoryTemplate, root: Path, run: str) -> DirectButler | None:

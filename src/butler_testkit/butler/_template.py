@@ -6,6 +6,7 @@ __all__ = ("RepositorySpec", "RepositoryTemplate", "cache_directory")
 
 import contextlib
 import dataclasses
+import functools
 import getpass
 import hashlib
 import importlib.metadata
@@ -25,11 +26,14 @@ from lsst.daf.butler.direct_butler import DirectButler
 from lsst.resources import ResourcePath
 
 from ..datastore import release_shared_state
+from ..factories import installed_storage_classes
+from ._seeding import SeededData, Seeding
 from ._sqlite import TestDatabases
 from ._stats import STATS
 
 DATABASE_FILE = "gen3.sqlite3"
 CONFIG_FILE = "butler.yaml"
+SEEDED_FILE = "seeded.json"
 
 #: Environment variable naming the directory where templates are cached.
 CACHE_ENVIRONMENT_VARIABLE = "BUTLER_TESTKIT_CACHE_DIR"
@@ -58,10 +62,16 @@ class RepositorySpec:
     registry_data : `tuple` [`str`, ...], optional
         Locations of export files to import into the registry, in order,
         e.g. ``resource://lsst.daf.butler/tests/registry_data/base.yaml``.
+    seeding : `Seeding`, optional
+        Dimension records and dataset types to add after the registry data.
+    seed : `int`, optional
+        Seed of the seeded values.
     """
 
     dimension_config: str | None = None
     registry_data: tuple[str, ...] = ()
+    seeding: Seeding | None = None
+    seed: int = 0
 
     def key(self) -> str:
         """Return the cache key: a digest of everything the template holds.
@@ -82,7 +92,10 @@ class RepositorySpec:
             "format": _TEMPLATE_FORMAT,
             "daf_butler": _version("lsst-daf-butler"),
             "butler_testkit": _version("butler-testkit"),
+            "code": _code_digest(),
             "config": _REPOSITORY_CONFIG,
+            "seeding": None if self.seeding is None else self.seeding.key(),
+            "seed": self.seed,
         }
         digest.update(json.dumps(parts, sort_keys=True).encode())
         for location in [self.dimension_config or "", *self.registry_data]:
@@ -90,6 +103,21 @@ class RepositorySpec:
             if location:
                 digest.update(_read_bytes(location))
         return digest.hexdigest()[:24]
+
+
+@functools.cache
+def _code_digest() -> str:
+    """Digest of the code that decides what a template holds.
+
+    A development install keeps one version number while the factories and
+    the seeding change, so the code itself is part of the key.
+    """
+    package = Path(__file__).parents[1]
+    digest = hashlib.sha256()
+    for path in sorted([*package.glob("factories/*.py"), *package.glob("butler/*.py")]):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _version(distribution: str) -> str:
@@ -146,6 +174,8 @@ class RepositoryTemplate:
         self.spec = spec
         self.directory = directory
         self.butler = butler
+        seeded = directory / SEEDED_FILE
+        self.seeded = SeededData.load(seeded) if seeded.exists() else SeededData()
         # The tables in the template's file, hence in every copy of it, read
         # now, before any test repository adds definitions of its own.
         registry: Any = butler._registry
@@ -221,10 +251,12 @@ def _build(spec: RepositorySpec, directory: Path, databases: TestDatabases) -> N
         dimension_config = DimensionConfig(spec.dimension_config) if spec.dimension_config else None
         root = ResourcePath(building, forceDirectory=True)
         Butler.makeRepo(root, config=config, dimensionConfig=dimension_config, forceConfigRoot=False)
-        if spec.registry_data:
-            with Butler.from_config(root, writeable=True) as butler:
+        if spec.registry_data or spec.seeding is not None:
+            with Butler.from_config(root, writeable=True) as butler, installed_storage_classes():
                 for location in spec.registry_data:
                     butler.import_(filename=location, without_datastore=True)
+                if spec.seeding is not None:
+                    spec.seeding.apply(butler, spec.seed).save(building / SEEDED_FILE)
         release_shared_state(str(building))
         databases.close_connections(str(database))
         for path in building.iterdir():
