@@ -63,18 +63,6 @@ DEFAULT_INSTRUMENT = "GenericCam"
 DATASTORE_MARKER_KEYS = ("name", "isolation", "constraints", "expire_after")
 """Configuration keys the ``butler_datastore`` marker accepts."""
 
-REPO_MARKER_KEYS = (
-    "instrument",
-    "detectors",
-    "visits",
-    "exposures",
-    "tracts",
-    "dataset_types",
-    "registry_data",
-    "dimension_config",
-    "run",
-)
-"""Keywords the ``butler_repo`` marker (and ``butler_repo_factory``) accept."""
 
 _previous_seed = pytest.StashKey[int | None]()
 
@@ -136,10 +124,9 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers",
-        "butler_repo(**spec): what the butler / butler_repo fixtures' repository holds: "
-        f"{', '.join(REPO_MARKER_KEYS)}, e.g. "
-        "@pytest.mark.butler_repo(instrument='HSC', detectors=3, visits=2, "
-        "dataset_types={'calexp': 'BtkImage'})",
+        "butler_repo(**spec): what the butler / butler_repo fixtures' repository holds "
+        "(instrument, detectors, visits, exposures, tracts, dataset_types, registry_data, "
+        "dimension_config, run), e.g. @pytest.mark.butler_repo(instrument='HSC', detectors=3, visits=2)",
     )
     config.stash[_previous_seed] = _seeds.set_session_seed(config.getoption("butler_seed"))
 
@@ -314,24 +301,6 @@ def butler_refs(
     return RefFactory(butler_data_ids, seed=_test_seed(request, "refs"))
 
 
-def _repository_request(spec: dict[str, Any], default_run: str, session_seed: int) -> tuple[Any, str]:
-    """Split ``butler_repo`` keywords into a repository spec and a run name."""
-    from .butler import RepositorySpec, Seeding
-
-    spec = dict(spec)
-    run = spec.pop("run", default_run)
-    registry_data = spec.pop("registry_data", ())
-    dimension_config = spec.pop("dimension_config", None)
-    seeding = Seeding(**spec) if spec else None
-    repository_spec = RepositorySpec(
-        dimension_config=dimension_config,
-        registry_data=(registry_data,) if isinstance(registry_data, str) else tuple(registry_data),
-        seeding=seeding,
-        seed=session_seed,
-    )
-    return repository_spec, run
-
-
 def _run_name(request: pytest.FixtureRequest) -> str:
     """Name a run collection after the test: ``test/<test name>``."""
     name = "".join(char if char.isalnum() or char in "_-." else "_" for char in request.node.name)
@@ -354,20 +323,15 @@ def butler_repo_factory(
     same keywords hold the same records (and share one template, which keeps
     them cheap).
     """
-    from .butler import create_test_repository
+    from .butler import create_test_repository, repository_request
 
     made: list[TestRepository] = []
     session_seed = _seeds.session_seed(request.config.getoption("butler_seed"))
 
-    def make(**spec: Any) -> TestRepository:
-        unknown = sorted(set(spec) - set(REPO_MARKER_KEYS))
-        if unknown:
-            raise TypeError(
-                f"butler_repo_factory does not know {unknown}; it takes {', '.join(REPO_MARKER_KEYS)}."
-            )
-        repository_spec, run = _repository_request(spec, _run_name(request), session_seed)
+    def make(**keywords: Any) -> TestRepository:
+        spec, run = repository_request(keywords, default_run=_run_name(request), seed=session_seed)
         root = tmp_path_factory.mktemp("butler_repo", numbered=True)
-        repository = create_test_repository(root, run=run, spec=repository_spec)
+        repository = create_test_repository(root, run=run, spec=spec)
         made.append(repository)
         return repository
 
@@ -397,8 +361,9 @@ def butler_repo(
     ``butler_testkit.butler.setup_stats``. Closed after the test, with every
     SQLite connection still open on it.
     """
-    spec = _marker_kwargs(request, "butler_repo", REPO_MARKER_KEYS)
-    return butler_repo_factory(**spec)
+    from .butler import REPOSITORY_KEYWORDS
+
+    return butler_repo_factory(**_marker_kwargs(request, "butler_repo", REPOSITORY_KEYWORDS))
 
 
 @pytest.fixture

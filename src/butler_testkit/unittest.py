@@ -26,6 +26,7 @@ __all__ = (
     "ButlerDataIdsMixin",
     "ButlerDatastoreMixin",
     "ButlerRefsMixin",
+    "ButlerRepoMixin",
     "ButlerSeedMixin",
     "ButlerStorageClassesMixin",
     "ButlerTestCaseMixin",
@@ -38,9 +39,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from . import _seeds
 
 if TYPE_CHECKING:
-    from lsst.daf.butler import DimensionUniverse
+    from lsst.daf.butler import Butler, DimensionUniverse
     from lsst.daf.butler.registry.interfaces import DatastoreRegistryBridgeManager
 
+    from .butler import TestRepository
     from .datastore import InMemoryDatastore
     from .factories import DataIdFactory, RefFactory, StorageClassScope
 
@@ -48,7 +50,7 @@ if TYPE_CHECKING:
 else:
     _Base = object
 
-_DATASTORE_KEYS = ("name", "isolation", "constraints")
+_DATASTORE_KEYS = ("name", "isolation", "constraints", "expire_after")
 
 
 class ButlerSeedMixin(_Base):
@@ -138,7 +140,8 @@ class ButlerDatastoreMixin(ButlerStorageClassesMixin):
 
     Sets ``self.butler_bridge_manager`` and ``self.butler_datastore``,
     configured by the class's ``butler_datastore_config`` (keys ``name``,
-    ``isolation``, ``constraints``), as the pytest marker does.
+    ``isolation``, ``constraints``, ``expire_after``), as the pytest marker
+    does.
     """
 
     butler_datastore_config: ClassVar[Mapping[str, Any]] = {}
@@ -176,3 +179,53 @@ class ButlerDatastoreMixin(ButlerStorageClassesMixin):
 
 class ButlerTestCaseMixin(ButlerRefsMixin, ButlerDatastoreMixin):
     """Everything: storage classes, data IDs, refs and a datastore for each test."""
+
+
+class ButlerRepoMixin(ButlerStorageClassesMixin, ButlerSeedMixin):
+    """Give each test a fresh, fully isolated, real Butler repository.
+
+    Sets ``self.butler_repo`` (a `~butler_testkit.butler.TestRepository`) and
+    ``self.butler`` (its writeable Butler, default run
+    ``test/<test method>``), made in milliseconds from a template, as the
+    pytest ``butler_repo`` fixture does, and closed after the test. The
+    class's ``butler_repo_spec`` declares what the repository holds, with the
+    ``butler_repo`` marker's keywords::
+
+        class IngestTestCase(ButlerRepoMixin, unittest.TestCase):
+            butler_repo_spec = {"instrument": "HSC", "detectors": 3, "visits": 2}
+
+            def test_something(self):
+                self.butler.registry.queryDimensionRecords("visit")
+    """
+
+    butler_repo_spec: ClassVar[Mapping[str, Any]] = {}
+    """Keywords declaring the repository (see ``REPOSITORY_KEYWORDS``)."""
+
+    butler_repo: TestRepository
+    butler: Butler
+
+    def setUp(self) -> None:
+        """Make this test's repository.
+
+        Raises
+        ------
+        TypeError
+            Raised if ``butler_repo_spec`` has an unknown key.
+        """
+        super().setUp()
+        import tempfile
+        from pathlib import Path
+
+        from .butler import create_test_repository, repository_request
+
+        spec, run = repository_request(
+            self.butler_repo_spec,
+            default_run=f"test/{self._testMethodName}",
+            seed=_seeds.session_seed(self.butler_seed),
+        )
+        directory = self.enterContext(tempfile.TemporaryDirectory(prefix="butler-testkit-repo-"))
+        self.butler_repo = create_test_repository(Path(directory) / "repo", run=run, spec=spec)
+        # Cleanups run last-in first-out: the repository closes before its
+        # directory goes.
+        self.addCleanup(self.butler_repo.close)
+        self.butler = self.butler_repo.butler

@@ -1,11 +1,12 @@
 """Fast, isolated, real Butler repositories for tests."""
 
 from ._repository import TestRepository, create_test_repository
-from ._seeding import SeededData, Seeding
+from ._seeding import REPOSITORY_KEYWORDS, SeededData, Seeding, repository_request
 from ._stats import SetupStats, reset_setup_stats, setup_stats
 from ._template import RepositorySpec, cache_directory
 
 __all__ = (
+    "REPOSITORY_KEYWORDS",
     "RepositorySpec",
     "SeededData",
     "Seeding",
@@ -13,6 +14,7 @@ __all__ = (
     "TestRepository",
     "cache_directory",
     "create_test_repository",
+    "repository_request",
     "reset_setup_stats",
     "setup_stats",
 )
