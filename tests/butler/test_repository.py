@@ -210,3 +210,20 @@ def test_repositories_alive_together_keep_their_own_tables(tmp_path):
         assert first.butler.get(ref) == second.butler.get(other_ref)
         assert ref.id != other_ref.id
         assert not first.butler.stored(other_ref)
+
+
+def test_a_cache_others_can_write_to_is_refused(tmp_path, monkeypatch):
+    shared = tmp_path / "shared-cache"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("BUTLER_TESTKIT_CACHE_DIR", str(shared))
+    with pytest.raises(PermissionError, match="writable by others"):
+        cache_directory()
+
+
+def test_the_template_keeps_its_expanded_configuration(tmp_path):
+    with create_test_repository(tmp_path / "repo") as repository:
+        template = _template.RepositoryTemplate.for_spec(_template.RepositorySpec(), _repository.DATABASES)
+        assert (template.directory / _template.EXPANDED_CONFIG_FILE).exists()
+        assert str(template.butler._config.configDir).rstrip("/") == str(template.directory)
+        assert repository.butler._config.configDir.ospath.rstrip("/") == str(repository.root)

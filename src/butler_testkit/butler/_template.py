@@ -12,6 +12,7 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import pickle
 import shutil
 import stat
 import tempfile
@@ -21,7 +22,7 @@ import uuid
 from pathlib import Path
 from typing import Any, ClassVar
 
-from lsst.daf.butler import Butler, Config, DimensionConfig
+from lsst.daf.butler import Butler, ButlerConfig, Config, DimensionConfig
 from lsst.daf.butler.direct_butler import DirectButler
 from lsst.resources import ResourcePath
 
@@ -34,6 +35,10 @@ from ._stats import STATS
 DATABASE_FILE = "gen3.sqlite3"
 CONFIG_FILE = "butler.yaml"
 SEEDED_FILE = "seeded.json"
+# The expanded configuration, so that opening the template skips reading and
+# merging daf_butler's default configuration files (most of the first
+# repository's cost in a process).
+EXPANDED_CONFIG_FILE = "butler-config.pickle"
 
 #: Environment variable naming the directory where templates are cached.
 CACHE_ENVIRONMENT_VARIABLE = "BUTLER_TESTKIT_CACHE_DIR"
@@ -141,14 +146,42 @@ def cache_directory() -> Path:
     -------
     directory : `pathlib.Path`
         ``$BUTLER_TESTKIT_CACHE_DIR`` if set, else a per-user directory in the
-        system's temporary directory. Templates there are read-only and
-        shared by every process (and xdist worker) of every run that needs
-        the same one; delete the directory to rebuild them.
+        system's temporary directory, created private. Templates there are
+        read-only and shared by every process (and xdist worker) of every
+        run that needs the same one; delete the directory to rebuild them.
+
+    Raises
+    ------
+    PermissionError
+        Raised if the directory (or the per-user directory above it) belongs
+        to another user or others can write to it: templates are loaded from
+        it, so it must be trusted.
     """
     configured = os.environ.get(CACHE_ENVIRONMENT_VARIABLE)
     if configured:
-        return Path(configured)
-    return Path(tempfile.gettempdir()) / f"butler-testkit-{getpass.getuser()}" / "templates"
+        directory = Path(configured)
+        directory.mkdir(parents=True, exist_ok=True)
+        _check_private(directory)
+        return directory
+    user_directory = Path(tempfile.gettempdir()) / f"butler-testkit-{getpass.getuser()}"
+    user_directory.mkdir(mode=0o700, exist_ok=True)
+    _check_private(user_directory)
+    directory = user_directory / "templates"
+    directory.mkdir(exist_ok=True)
+    return directory
+
+
+def _check_private(directory: Path) -> None:
+    """Refuse a directory another user owns or others can write to."""
+    if not hasattr(os, "getuid"):  # pragma: no cover - no ownership to check on Windows
+        return
+    info = directory.stat()
+    if info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise PermissionError(
+            f"The butler-testkit template cache {directory} belongs to another user or is writable by "
+            f"others, so its templates cannot be trusted; remove it or set ${CACHE_ENVIRONMENT_VARIABLE} "
+            "to a directory of your own."
+        )
 
 
 class RepositoryTemplate:
@@ -219,7 +252,17 @@ class RepositoryTemplate:
         if not (directory / CONFIG_FILE).exists():
             _build(spec, directory, databases)
         start = time.perf_counter()
-        butler = Butler.from_config(ResourcePath(directory, forceDirectory=True), writeable=False)
+        root = ResourcePath(directory, forceDirectory=True)
+        expanded = directory / EXPANDED_CONFIG_FILE
+        if expanded.exists():
+            with expanded.open("rb") as stream:
+                config: ButlerConfig = pickle.load(stream)
+            # Written in the directory the template was built in.
+            config.configDir = root
+            config.configFile = root.join(CONFIG_FILE)
+            butler = Butler.from_config(config=config, writeable=False)
+        else:
+            butler = Butler.from_config(root, writeable=False)
         assert isinstance(butler, DirectButler), "a SQLite repository always gets a DirectButler"
         # Its datastore is never used: test repositories get their own.
         release_shared_state(str(directory))
@@ -257,6 +300,8 @@ def _build(spec: RepositorySpec, directory: Path, databases: TestDatabases) -> N
                     butler.import_(filename=location, without_datastore=True)
                 if spec.seeding is not None:
                     spec.seeding.apply(butler, spec.seed).save(building / SEEDED_FILE)
+        with (building / EXPANDED_CONFIG_FILE).open("wb") as stream:
+            pickle.dump(ButlerConfig(root), stream)
         release_shared_state(str(building))
         databases.close_connections(str(database))
         for path in building.iterdir():
