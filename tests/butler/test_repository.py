@@ -225,5 +225,5 @@ def test_the_template_keeps_its_expanded_configuration(tmp_path):
     with create_test_repository(tmp_path / "repo") as repository:
         template = _template.RepositoryTemplate.for_spec(_template.RepositorySpec(), _repository.DATABASES)
         assert (template.directory / _template.EXPANDED_CONFIG_FILE).exists()
-        assert str(template.butler._config.configDir).rstrip("/") == str(template.directory)
+        assert template.butler._config.configDir.ospath.rstrip("/") == str(template.directory)
         assert repository.butler._config.configDir.ospath.rstrip("/") == str(repository.root)
