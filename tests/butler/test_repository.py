@@ -227,3 +227,16 @@ def test_the_template_keeps_its_expanded_configuration(tmp_path):
         assert (template.directory / _template.EXPANDED_CONFIG_FILE).exists()
         assert template.butler._config.configDir.ospath.rstrip("/") == str(template.directory)
         assert repository.butler._config.configDir.ospath.rstrip("/") == str(repository.root)
+
+
+def test_a_dimension_universe_can_be_given_as_a_configuration(tmp_path):
+    from lsst.daf.butler import DimensionConfig
+
+    config = DimensionConfig()
+    config["namespace"] = "testkit_universe"
+    spec = RepositorySpec(dimension_config=config)
+    assert spec == RepositorySpec(dimension_config=config)
+    with create_test_repository(tmp_path / "repo", spec=spec) as repository:
+        assert repository.butler.dimensions.namespace == "testkit_universe"
+    with pytest.raises(TypeError, match="DimensionConfig or the location"):
+        RepositorySpec(dimension_config=42)

@@ -43,6 +43,9 @@ EXPANDED_CONFIG_FILE = "butler-config.pickle"
 #: Environment variable naming the directory where templates are cached.
 CACHE_ENVIRONMENT_VARIABLE = "BUTLER_TESTKIT_CACHE_DIR"
 
+# Marks a dimension configuration given inline (as YAML) rather than by location.
+_INLINE_PREFIX = "inline-yaml:"
+
 # Bump when the content of a template changes for the same inputs.
 _TEMPLATE_FORMAT = 1
 
@@ -61,9 +64,10 @@ class RepositorySpec:
 
     Parameters
     ----------
-    dimension_config : `str`, optional
-        Location (path or URI) of a dimension universe configuration; the
-        default universe if `None`.
+    dimension_config : `str` or `~lsst.daf.butler.DimensionConfig`, optional
+        The dimension universe: a configuration or the location (path or
+        URI) of one; the default universe if `None`. A configuration object
+        is kept as its YAML text.
     registry_data : `tuple` [`str`, ...], optional
         Locations of export files to import into the registry, in order,
         e.g. ``resource://lsst.daf.butler/tests/registry_data/base.yaml``.
@@ -73,10 +77,38 @@ class RepositorySpec:
         Seed of the seeded values.
     """
 
-    dimension_config: str | None = None
+    dimension_config: str | DimensionConfig | None = None
     registry_data: tuple[str, ...] = ()
     seeding: Seeding | None = None
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.dimension_config, Config):
+            # Hashable, comparable and part of the cache key as text.
+            text = self.dimension_config.dump()
+            assert text is not None, "dumping to a string always returns it"
+            object.__setattr__(self, "dimension_config", _INLINE_PREFIX + text)
+        elif self.dimension_config is not None and not isinstance(self.dimension_config, str):
+            raise TypeError(
+                "dimension_config must be a DimensionConfig or the location of one; "
+                f"got {type(self.dimension_config).__name__}."
+            )
+
+    def dimension_configuration(self) -> DimensionConfig | None:
+        """Return the dimension universe configuration, `None` for the default.
+
+        Returns
+        -------
+        config : `~lsst.daf.butler.DimensionConfig` or `None`
+            The configuration.
+        """
+        location = self.dimension_config
+        if location is None:
+            return None
+        assert isinstance(location, str)
+        if location.startswith(_INLINE_PREFIX):
+            return DimensionConfig(Config.fromString(location.removeprefix(_INLINE_PREFIX)))
+        return DimensionConfig(location)
 
     def key(self) -> str:
         """Return the cache key: a digest of everything the template holds.
@@ -103,9 +135,11 @@ class RepositorySpec:
             "seed": self.seed,
         }
         digest.update(json.dumps(parts, sort_keys=True).encode())
-        for location in [self.dimension_config or "", *self.registry_data]:
+        dimension_config = self.dimension_config
+        assert dimension_config is None or isinstance(dimension_config, str)
+        for location in [dimension_config or "", *self.registry_data]:
             digest.update(location.encode())
-            if location:
+            if location and not location.startswith(_INLINE_PREFIX):
                 digest.update(_read_bytes(location))
         return digest.hexdigest()[:24]
 
@@ -291,7 +325,7 @@ def _build(spec: RepositorySpec, directory: Path, databases: TestDatabases) -> N
     databases.register(str(database))
     try:
         config = Config(_REPOSITORY_CONFIG)
-        dimension_config = DimensionConfig(spec.dimension_config) if spec.dimension_config else None
+        dimension_config = spec.dimension_configuration()
         root = ResourcePath(building, forceDirectory=True)
         Butler.makeRepo(root, config=config, dimensionConfig=dimension_config, forceConfigRoot=False)
         if spec.registry_data or spec.seeding is not None:
