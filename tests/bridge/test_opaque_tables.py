@@ -391,7 +391,7 @@ def _forbid_scans(table):
         {"path": "run/2.json"},  # declared index
         {"path": {"run/2.json", "run/3.json"}},
     ],
-    ids=repr,
+    ids=["primary key", "key prefix", "key prefix IN", "index", "index IN"],
 )
 def test_indexed_lookups_are_dictionary_lookups_not_scans(records, where):
     records.insert(*(record(uuid.UUID(int=n), path=f"run/{n}.json") for n in range(1, 5)))
