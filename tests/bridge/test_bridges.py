@@ -103,6 +103,17 @@ def test_ephemeral_move_to_trash_requires_a_transaction(ephemeral, fake_refs):
     assert ephemeral.check(ids_of(refs)) == ids_of(refs)
 
 
+def test_ephemeral_move_to_trash_refuses_a_bad_transaction_or_reference(manager, fake_refs):
+    ephemeral = manager.register("memory", ephemeral=True)
+    refs = fake_refs(2)
+    ephemeral.insert(refs)
+    with pytest.raises(TypeError, match="DatastoreTransaction or None"):
+        ephemeral.moveToTrash(refs, transaction="yes")
+    with pytest.raises(TypeError, match="needs DatasetRef or FakeDatasetRef objects"):
+        ephemeral.moveToTrash([refs[0], "ref"], transaction=DatastoreTransaction())
+    assert ephemeral.trashed_ids == set()
+
+
 def test_ephemeral_trash_is_undone_by_the_transaction_rollback(ephemeral, fake_refs):
     refs = fake_refs(2)
     ephemeral.insert(refs)
@@ -149,6 +160,7 @@ def test_ephemeral_empty_trash_yields_records_and_deletes_them(ephemeral, record
         matches = list(matches)
     assert to_keep is None  # the datastore must work out what to keep itself
     assert {ref.id for ref, _ in matches} == {trashed.id}
+    assert all(type(ref) is FakeDatasetRef for ref, _ in matches)
     assert sorted(info.component for _, info in matches) == ["data", "summary"]
     assert {row["dataset_id"] for row in records.fetch()} == {kept.id}
     assert ephemeral.check([trashed.id, kept.id]) == {kept.id}

@@ -49,9 +49,11 @@ def test_register_gives_the_persistent_flavour_unless_asked(manager):
 
 def test_register_returns_the_same_bridge_for_a_name(manager):
     bridge = manager.register("files")
+    memory = manager.register("memory", ephemeral=True)
     assert manager.register("files") is bridge
     assert manager.register("files", ephemeral=False) is bridge
-    assert manager.bridges == {"files": bridge}
+    assert manager.register("memory", ephemeral=True) is memory
+    assert manager.bridges == {"files": bridge, "memory": memory}
     assert bridge.datastoreName == "files"
 
 

@@ -253,6 +253,20 @@ def test_autoincrement_columns_are_filled_in(opaque):
     assert [(row["id"], row["name"]) for row in table.rows] == [(1, "a"), (2, "b"), (10, "c"), (11, "d")]
 
 
+def test_missing_columns_take_their_default(opaque):
+    spec = ddl.TableSpec(
+        fields=[
+            ddl.FieldSpec("key", dtype=sqlalchemy.BigInteger, primaryKey=True),
+            ddl.FieldSpec("status", dtype=sqlalchemy.String, length=8, nullable=False, default="new"),
+        ]
+    )
+    table = opaque.register("defaults", spec)
+    table.insert({"key": 1}, {"key": 2, "status": "old"})
+    assert [row["status"] for row in table.rows] == ["new", "old"]
+    with pytest.raises(SchemaMismatchError, match="'status' is NOT NULL"):
+        table.insert({"key": 3, "status": None})
+
+
 # Schema checks: each bad row raises a typed error naming the problem, and
 # the good rows given with it are not stored either.
 

@@ -81,7 +81,7 @@ class InMemoryBridge(DatastoreRegistryBridge):
             return frozenset(self._trashed)
 
     def __contains__(self, ref: DatasetIdRef) -> bool:
-        return self._is_present(self._id_of(ref, "in"))
+        return self._is_present(self._id_of(ref, "__contains__"))
 
     def check(self, datasets: Iterable[DatasetId]) -> set[DatasetId]:
         """Return those of ``datasets`` the datastore holds and has not trashed.

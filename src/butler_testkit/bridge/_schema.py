@@ -265,8 +265,8 @@ class TableSchema:
         row : `dict` [`str`, `object`]
             Every column, in specification order: values coerced as the SQL
             type would (a hex string becomes a `uuid.UUID`), missing nullable
-            columns set to their default or `None`. Autoincrement columns that
-            are missing are left out for the table to fill.
+            columns set to their ``default`` or `None`. Autoincrement columns
+            that are missing are left out for the table to fill.
 
         Raises
         ------
@@ -282,7 +282,10 @@ class TableSchema:
         self._require_columns(data, f"a row given to {where}")
         row: dict[str, Any] = {}
         for name, column in self.columns.items():
-            value = data.get(name, column.default)
+            if name not in data and column.default is not None:
+                row[name] = self._default(column)
+                continue
+            value = data.get(name)
             if value is None:
                 if column.autoincrement:
                     continue
@@ -295,6 +298,15 @@ class TableSchema:
             else:
                 row[name] = self._coerced(column, value, f"a row given to {where}")
         return row
+
+    @staticmethod
+    def _default(column: _Column) -> Any:
+        # A FieldSpec default is SQL text for the server; take it as the value
+        # the database would store when it reads as one of the column's type.
+        try:
+            return column.coerce(column.default)
+        except (TypeError, ValueError):
+            return column.default
 
     def conditions(self, where: Mapping[str, Any], operation: str) -> list[Condition]:
         """Check and coerce the keyword conditions of ``fetch`` or ``delete``.
