@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from lsst.daf.butler.registry.bridge.ephemeral import EphemeralDatastoreRegistryBridge
 
-from butler_testkit import InMemoryDatastore
+from butler_testkit import InMemoryDatastore, InMemoryPersistentBridge
 from butler_testkit.bench import (
     BUILTIN_TARGETS,
     OPERATIONS,
@@ -16,6 +17,7 @@ from butler_testkit.bench import (
     run_bench,
 )
 from butler_testkit.cli import main
+from butler_testkit.factories import installed_storage_classes
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +133,111 @@ def test_cli_needs_a_command(capsys):
     with pytest.raises(SystemExit) as excinfo:
         main([])
     assert excinfo.value.code == 2
+
+
+# FileDatastore and the registry a target runs on
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("file", BenchTarget("file", BUILTIN_TARGETS["file"])),
+        ("file@dummy", BenchTarget("file@dummy", BUILTIN_TARGETS["file"], "dummy")),
+        ("file@fakes", BenchTarget("file@fakes", BUILTIN_TARGETS["file"], "fakes")),
+        ("ours-copy@fakes", BenchTarget("ours-copy@fakes", BUILTIN_TARGETS["ours-copy"], "fakes")),
+        (
+            "butler_testkit.InMemoryDatastore@fakes",
+            BenchTarget("InMemoryDatastore@fakes", {"cls": "butler_testkit.InMemoryDatastore"}, "fakes"),
+        ),
+    ],
+)
+def test_a_registry_suffix_chooses_the_bridge_manager(spec, expected):
+    assert resolve_target(spec) == expected
+
+
+def test_a_config_file_target_takes_a_registry_suffix(tmp_path):
+    config = tmp_path / "mine.yaml"
+    config.write_text("cls: butler_testkit.InMemoryDatastore\n")
+    assert resolve_target(f"{config}@fakes") == BenchTarget(
+        "mine@fakes", {"cls": "butler_testkit.InMemoryDatastore"}, "fakes"
+    )
+
+
+def test_an_at_sign_inside_a_path_is_not_a_registry(tmp_path):
+    folder = tmp_path / "user@host"
+    folder.mkdir()
+    (folder / "store.yaml").write_text("cls: butler_testkit.InMemoryDatastore\n")
+    assert resolve_target(str(folder / "store.yaml")).registry == "dummy"
+
+
+def test_an_unknown_registry_is_refused():
+    with pytest.raises(
+        ValueError, match=r"Unknown registry 'sql' in benchmark target 'file@sql'.*dummy, fakes"
+    ):
+        resolve_target("file@sql")
+
+
+@pytest.mark.parametrize(
+    ("registry", "bridge_type"),
+    [("fakes", InMemoryPersistentBridge), ("dummy", EphemeralDatastoreRegistryBridge)],
+)
+def test_each_registry_gives_the_file_datastore_its_bridge(tmp_path, registry, bridge_type):
+    with installed_storage_classes():
+        datastore = resolve_target(f"file@{registry}").create(str(tmp_path))
+    assert type(datastore.bridge) is bridge_type
+    assert datastore.root.ospath.rstrip("/") == str(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def file_report():
+    targets = [resolve_target(name) for name in ("file@fakes", "file@dummy")]
+    # Every timed operation; tracemalloc would triple the cost of the file writes.
+    return run_bench(targets, n=100, rounds=1, measure=OPERATIONS)
+
+
+def test_every_operation_works_on_the_file_datastore(file_report):
+    for label in ("file@fakes", "file@dummy"):
+        assert set(file_report.seconds[label]) == {*OPERATIONS, TRASH_AND_EMPTY}
+        assert all(seconds > 0 for seconds in file_report.seconds[label].values())
+    assert file_report.memory == {}
+
+
+def test_the_report_ends_with_the_registry_fakes_target(file_report):
+    text = format_report(file_report)
+    assert "Registry fakes target, file@fakes against file@dummy" in text
+    assert text.count("(at least 3.0x)") == 1
+    assert "DESIGN.md targets" not in text
+
+
+def test_operations_can_be_left_out():
+    report = run_bench([resolve_target("ours-reference")], n=100, rounds=1, measure=["emptyTrash"])
+    assert report.measured == ("put", "trash", "emptyTrash")
+    assert report.rows == ["put", "trash", "emptyTrash", TRASH_AND_EMPTY]
+    assert set(report.seconds["ours-reference"]) == {"put", "trash", "emptyTrash", TRASH_AND_EMPTY}
+    assert report.memory == {}
+    text = format_report(report)
+    assert "retained bytes" not in text
+    assert "getURI" not in text
+
+
+def test_design_targets_show_only_what_was_measured():
+    targets = [resolve_target(name) for name in ("ours-reference", "upstream")]
+    text = format_report(run_bench(targets, n=100, rounds=1, measure=["get"]))
+    assert "DESIGN.md targets" in text
+    assert "  get " in text
+    assert "bookkeeping memory" not in text
+    assert "  exists " not in text
+
+
+def test_an_unknown_measurement_is_refused():
+    with pytest.raises(ValueError, match="Unknown measurement 'size': choose from put, get"):
+        run_bench([resolve_target("ours-copy")], n=100, rounds=1, measure=["size"])
+
+
+def test_cli_takes_operations_with_hyphens(capsys):
+    arguments = ["bench", "--n", "100", "--rounds", "1", "--datastore", "ours-reference"]
+    assert main([*arguments, "--operations", "component-get, exists"]) == 0
+    out = capsys.readouterr().out
+    assert "component get" in out and "exists" in out and "mexists" not in out
+    assert main([*arguments, "--operations", "everything"]) == 2
+    assert "Unknown measurement 'everything'" in capsys.readouterr().err

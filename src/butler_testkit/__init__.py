@@ -8,6 +8,18 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from .bridge import (
+        BridgeOperation,
+        ConstraintViolationError,
+        InMemoryBridge,
+        InMemoryBridgeManager,
+        InMemoryEphemeralBridge,
+        InMemoryOpaqueTable,
+        InMemoryOpaqueTableManager,
+        InMemoryPersistentBridge,
+        InMemoryRegistry,
+        SchemaMismatchError,
+    )
     from .datastore import (
         Fault,
         FaultPlan,
@@ -28,16 +40,26 @@ if TYPE_CHECKING:
     )
 
 __all__ = (
+    "BridgeOperation",
     "ButlerProvider",
+    "ConstraintViolationError",
     "DataIdFactory",
     "Fault",
     "FaultPlan",
+    "InMemoryBridge",
+    "InMemoryBridgeManager",
     "InMemoryDatastore",
+    "InMemoryEphemeralBridge",
+    "InMemoryOpaqueTable",
+    "InMemoryOpaqueTableManager",
+    "InMemoryPersistentBridge",
+    "InMemoryRegistry",
     "InjectedFaultError",
     "InstrumentedDatastore",
     "Isolation",
     "Journal",
     "RefFactory",
+    "SchemaMismatchError",
     "StorageClassScope",
     "UncopyableDatasetError",
     "__version__",
@@ -48,6 +70,16 @@ __all__ = (
 # Importing daf_butler takes seconds, and pytest imports this package at
 # start-up for the plugin: public names are imported on first use.
 _LAZY = {
+    "BridgeOperation": ".bridge",
+    "ConstraintViolationError": ".bridge",
+    "InMemoryBridge": ".bridge",
+    "InMemoryBridgeManager": ".bridge",
+    "InMemoryEphemeralBridge": ".bridge",
+    "InMemoryOpaqueTable": ".bridge",
+    "InMemoryOpaqueTableManager": ".bridge",
+    "InMemoryPersistentBridge": ".bridge",
+    "InMemoryRegistry": ".bridge",
+    "SchemaMismatchError": ".bridge",
     "Fault": ".datastore",
     "FaultPlan": ".datastore",
     "InMemoryDatastore": ".datastore",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = (
     "BUILTIN_TARGETS",
+    "REGISTRIES",
     "BenchReport",
     "BenchTarget",
     "BenchTargetError",
@@ -34,16 +35,36 @@ from typing import Any
 
 from lsst.daf.butler import DataCoordinate, DatasetRef, DatasetType, DimensionUniverse
 from lsst.daf.butler.datastore import Datastore, DatastoreConfig
+from lsst.daf.butler.registry.interfaces import DatastoreRegistryBridgeManager
 from lsst.daf.butler.tests import DummyRegistry
 
+from .bridge import InMemoryRegistry
 from .factories import MetricsRecord, installed_storage_classes
+
+_JSON_FORMATTER = "lsst.daf.butler.formatters.json.JsonFormatter"
 
 BUILTIN_TARGETS: Mapping[str, Mapping[str, Any]] = {
     "ours-reference": {"cls": "butler_testkit.InMemoryDatastore", "isolation": "reference"},
     "ours-copy": {"cls": "butler_testkit.InMemoryDatastore", "isolation": "copy"},
     "upstream": {"cls": "lsst.daf.butler.datastores.inMemoryDatastore.InMemoryDatastore"},
+    # Upstream's FileDatastore under the run's temporary directory, able to
+    # write the benchmark's datasets (BtkMetrics and its components, as JSON)
+    # and to name one file per dataset from its data ID.
+    "file": {
+        "cls": "lsst.daf.butler.datastores.fileDatastore.FileDatastore",
+        "root": "<butlerRoot>",
+        "formatters": dict.fromkeys(("BtkMetrics", "BtkDict", "BtkList", "BtkInt"), _JSON_FORMATTER),
+        "templates": {"default": "{run:/}/{datasetType}.{component:?}/{datasetType}_{instrument}_{visit}"},
+    },
 }
 """Targets known by name; the first three are the defaults, in this order."""
+
+REGISTRIES: Mapping[str, Callable[[], DatastoreRegistryBridgeManager]] = {
+    "dummy": lambda: DummyRegistry().getDatastoreBridgeManager(),
+    "fakes": lambda: InMemoryRegistry().getDatastoreBridgeManager(),
+}
+"""Bridge managers a target can run on: ``TARGET@dummy`` (the default,
+daf_butler's ``DummyRegistry``) or ``TARGET@fakes`` (our `InMemoryRegistry`)."""
 
 DEFAULT_TARGETS = ("ours-reference", "ours-copy", "upstream")
 
@@ -51,6 +72,11 @@ DEFAULT_TARGETS = ("ours-reference", "ours-copy", "upstream")
 OPERATIONS = ("put", "get", "component get", "exists", "mexists", "getURI", "trash", "emptyTrash")
 # Rows derived from the others, for the design targets that name them.
 TRASH_AND_EMPTY = "trash + emptyTrash"
+# Not timed: bytes retained per stored dataset.
+MEMORY = "memory"
+MEASUREMENTS = (*OPERATIONS, MEMORY)
+"""What ``--operations`` can select; ``put`` is always measured, as it fills
+the datastores."""
 
 # DESIGN.md's targets for our reference isolation against upstream:
 # operation -> the least acceptable ratio (upstream cost / our cost).
@@ -63,6 +89,9 @@ DESIGN_TARGETS: Mapping[str, float] = {
     "memory": 2.0,
 }
 LINEARITY_LIMIT = 1.5
+# The issue that added the registry fakes: trash + emptyTrash through them at
+# least this many times cheaper than through DummyRegistry.
+REGISTRY_TARGET = 3.0
 
 
 class BenchTargetError(RuntimeError):
@@ -90,10 +119,13 @@ class BenchTarget:
         Column heading in the report.
     config : `~collections.abc.Mapping`
         Datastore configuration (at least ``cls``).
+    registry : `str`, optional
+        Key of `REGISTRIES`: the bridge manager the datastore is built on.
     """
 
     label: str
     config: Mapping[str, Any]
+    registry: str = "dummy"
 
     def create(self, root: str) -> Datastore:
         """Build a fresh, empty datastore.
@@ -106,10 +138,10 @@ class BenchTarget:
         Returns
         -------
         datastore : `~lsst.daf.butler.datastore.Datastore`
-            The datastore, on its own fake registry bridge.
+            The datastore, on a bridge manager of its own.
         """
-        bridge_manager = DummyRegistry().getDatastoreBridgeManager()
         with _blaming(self.label, "construction"):
+            bridge_manager = REGISTRIES[self.registry]()
             return Datastore.fromConfig(DatastoreConfig(dict(self.config)), bridge_manager, butlerRoot=root)
 
 
@@ -121,7 +153,8 @@ def resolve_target(spec: str) -> BenchTarget:
     spec : `str`
         A built-in name (see `BUILTIN_TARGETS`), a datastore configuration
         file (YAML or JSON, with ``cls``), or the import path of a datastore
-        class.
+        class; optionally followed by ``@`` and a key of `REGISTRIES`
+        (``file@fakes``) to choose the bridge manager, ``dummy`` by default.
 
     Returns
     -------
@@ -133,6 +166,15 @@ def resolve_target(spec: str) -> BenchTarget:
     ValueError
         Raised if ``spec`` is none of these.
     """
+    base, at, registry = spec.rpartition("@")
+    if at and registry.isidentifier():
+        if registry not in REGISTRIES:
+            raise ValueError(
+                f"Unknown registry {registry!r} in benchmark target {spec!r}: "
+                f"give one of {', '.join(REGISTRIES)} after the '@'."
+            )
+        target = resolve_target(base)
+        return dataclasses.replace(target, label=f"{target.label}@{registry}", registry=registry)
     if spec in BUILTIN_TARGETS:
         return BenchTarget(spec, BUILTIN_TARGETS[spec])
     path = Path(spec)
@@ -170,6 +212,8 @@ class BenchReport:
         Per target, bytes retained per stored dataset.
     environment : `str`
         Python, platform and package versions.
+    measured : `tuple` [`str`, ...]
+        The operations timed (in report order) and, if measured, ``memory``.
     """
 
     n: int
@@ -179,6 +223,15 @@ class BenchReport:
     small_seconds: dict[str, dict[str, float]]
     memory: dict[str, float]
     environment: str
+    measured: tuple[str, ...] = MEASUREMENTS
+
+    @property
+    def rows(self) -> list[str]:
+        """Rows of the cost tables: the operations timed, and their sums."""
+        rows = [operation for operation in OPERATIONS if operation in self.measured]
+        if "trash" in rows and "emptyTrash" in rows:
+            rows.append(TRASH_AND_EMPTY)
+        return rows
 
 
 def _make_refs(universe: DimensionUniverse, n: int, seed: int) -> list[DatasetRef]:
@@ -229,8 +282,9 @@ def _measure_round(
     root: str,
     round_number: int,
     partitions: int,
+    operations: Sequence[str] = OPERATIONS,
 ) -> dict[str, dict[str, float]]:
-    """Time every operation once per target; return per-dataset seconds.
+    """Time each of ``operations`` once per target; return per-dataset seconds.
 
     The references are split into ``partitions`` disjoint slices, each in a
     datastore of its own, so that every round does the same total work
@@ -244,7 +298,7 @@ def _measure_round(
         target.label: [target.create(f"{root}/{round_number}/{index}/{part}") for part in range(partitions)]
         for index, target in enumerate(targets)
     }
-    totals = {target.label: dict.fromkeys(OPERATIONS, 0.0) for target in targets}
+    totals = {target.label: dict.fromkeys(operations, 0.0) for target in targets}
     chunk_size = max(1, size // 20)
     # Rotate which target goes first in every round and chunk.
     order = [target.label for target in targets]
@@ -273,16 +327,24 @@ def _measure_round(
 
     with _gc_paused():
         interleaved("put", lambda datastore, ref: datastore.put(obj, ref))
-        interleaved("get", lambda datastore, ref: datastore.get(ref))
-        interleaved("component get", lambda datastore, ref: datastore.get(ref), component=True)
-        interleaved("exists", lambda datastore, ref: datastore.exists(ref))
-        interleaved("getURI", lambda datastore, ref: datastore.getURI(ref))
-        one_call_each("mexists", lambda datastore, part_refs: datastore.mexists(part_refs))
-        one_call_each("trash", lambda datastore, part_refs: datastore.trash(part_refs))
-        one_call_each("emptyTrash", lambda datastore, part_refs: datastore.emptyTrash())
-    for label, stores in datastores.items():
-        if any(store.exists(part_refs[0]) for store, part_refs in zip(stores, slices, strict=True)):
-            raise RuntimeError(f"Benchmark target {label}: emptyTrash() left trashed datasets behind.")
+        if "get" in operations:
+            interleaved("get", lambda datastore, ref: datastore.get(ref))
+        if "component get" in operations:
+            interleaved("component get", lambda datastore, ref: datastore.get(ref), component=True)
+        if "exists" in operations:
+            interleaved("exists", lambda datastore, ref: datastore.exists(ref))
+        if "getURI" in operations:
+            interleaved("getURI", lambda datastore, ref: datastore.getURI(ref))
+        if "mexists" in operations:
+            one_call_each("mexists", lambda datastore, part_refs: datastore.mexists(part_refs))
+        if "trash" in operations:
+            one_call_each("trash", lambda datastore, part_refs: datastore.trash(part_refs))
+        if "emptyTrash" in operations:
+            one_call_each("emptyTrash", lambda datastore, part_refs: datastore.emptyTrash())
+    if "emptyTrash" in operations:
+        for label, stores in datastores.items():
+            if any(store.exists(part_refs[0]) for store, part_refs in zip(stores, slices, strict=True)):
+                raise RuntimeError(f"Benchmark target {label}: emptyTrash() left trashed datasets behind.")
     measured = size * partitions
     return {label: {op: total / measured for op, total in ops.items()} for label, ops in totals.items()}
 
@@ -295,7 +357,12 @@ def _keep_best(best: dict[str, dict[str, float]], result: dict[str, dict[str, fl
 
 
 def _measure(
-    targets: Sequence[BenchTarget], refs: Sequence[DatasetRef], obj: Any, root: str, rounds: int
+    targets: Sequence[BenchTarget],
+    refs: Sequence[DatasetRef],
+    obj: Any,
+    root: str,
+    rounds: int,
+    operations: Sequence[str] = OPERATIONS,
 ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
     """Best per-dataset times at the full size and at a tenth of it.
 
@@ -307,9 +374,10 @@ def _measure(
         sizes = [(large, 1), (small, 10)]
         for best, partitions in sizes if round_number % 2 == 0 else reversed(sizes):
             where = f"{root}/{partitions}"
-            _keep_best(best, _measure_round(targets, refs, obj, where, round_number, partitions))
-    for ops in [*large.values(), *small.values()]:
-        ops[TRASH_AND_EMPTY] = ops["trash"] + ops["emptyTrash"]
+            _keep_best(best, _measure_round(targets, refs, obj, where, round_number, partitions, operations))
+    if "trash" in operations and "emptyTrash" in operations:
+        for ops in [*large.values(), *small.values()]:
+            ops[TRASH_AND_EMPTY] = ops["trash"] + ops["emptyTrash"]
     return large, small
 
 
@@ -353,6 +421,7 @@ def run_bench(
     rounds: int = 3,
     seed: int = 20261123,
     progress: Callable[[str], None] | None = None,
+    measure: Sequence[str] = MEASUREMENTS,
 ) -> BenchReport:
     """Benchmark ``targets`` side by side.
 
@@ -368,6 +437,11 @@ def run_bench(
         Seed of the dataset ids.
     progress : `~collections.abc.Callable` [[`str`], `None`], optional
         Called with a line of text as each stage starts.
+    measure : `~collections.abc.Sequence` [`str`], optional
+        What to measure, from `MEASUREMENTS` (everything by default). ``put``
+        is always timed, since it fills the datastores, and ``emptyTrash``
+        brings ``trash``, which fills the trash. Leaving out slow operations
+        makes a target that is quadratic in some of them measurable at all.
 
     Returns
     -------
@@ -377,8 +451,8 @@ def run_bench(
     Raises
     ------
     ValueError
-        Raised for fewer than 100 datasets, no rounds, no targets or two
-        targets with the same label.
+        Raised for fewer than 100 datasets, no rounds, no targets, two
+        targets with the same label, or an unknown measurement.
     """
     if n < 100:
         raise ValueError(f"--n must be at least 100 (so that n/10 is meaningful); got {n}.")
@@ -387,6 +461,14 @@ def run_bench(
     labels = [target.label for target in targets]
     if not labels or len(set(labels)) != len(labels):
         raise ValueError(f"Benchmark targets must be given and distinct; got {labels}.")
+    unknown = [name for name in measure if name not in MEASUREMENTS]
+    if unknown:
+        raise ValueError(f"Unknown measurement {unknown[0]!r}: choose from {', '.join(MEASUREMENTS)}.")
+    wanted = {"put", *measure}
+    if "emptyTrash" in wanted:
+        wanted.add("trash")
+    measured = tuple(name for name in MEASUREMENTS if name in wanted)
+    operations = tuple(name for name in measured if name != MEMORY)
     say = progress or (lambda line: None)
     obj = MetricsRecord(summary={"mean": 1.5, "sigma": 0.25}, output={"n": 3}, data=[1, 2, 3])
     with installed_storage_classes(), tempfile.TemporaryDirectory(prefix="butler-testkit-bench-") as root:
@@ -395,13 +477,15 @@ def run_bench(
             f"timing {len(targets)} targets, {rounds} rounds, each with {n} datasets in one datastore "
             f"and in ten datastores of {n // 10}"
         )
-        seconds, small_seconds = _measure(targets, refs, obj, f"{root}/timing", rounds)
-        say("measuring retained memory")
-        memory = {
-            target.label: _retained_bytes_per_dataset(target, refs, obj, f"{root}/memory/{index}")
-            for index, target in enumerate(targets)
-        }
-    return BenchReport(n, rounds, labels, seconds, small_seconds, memory, _environment())
+        seconds, small_seconds = _measure(targets, refs, obj, f"{root}/timing", rounds, operations)
+        memory = {}
+        if MEMORY in measured:
+            say("measuring retained memory")
+            memory = {
+                target.label: _retained_bytes_per_dataset(target, refs, obj, f"{root}/memory/{index}")
+                for index, target in enumerate(targets)
+            }
+    return BenchReport(n, rounds, labels, seconds, small_seconds, memory, _environment(), measured)
 
 
 def _ratio_cell(value: float, reference: float, unit: str) -> str:
@@ -422,10 +506,11 @@ def format_report(report: BenchReport) -> str:
     text : `str`
         The cost table (with ratios against the first target), the memory
         row, the linearity table and, when both are present, DESIGN.md's
-        targets for ``ours-reference`` against ``upstream``.
+        targets for ``ours-reference`` against ``upstream`` and, for every
+        ``X@fakes`` measured with ``X@dummy``, the registry fakes' target.
     """
     first = report.labels[0]
-    rows = [*OPERATIONS, TRASH_AND_EMPTY]
+    rows = report.rows
     width = max(len(row) for row in [*rows, "retained bytes/dataset"]) + 2
     column = max(22, *(len(label) + 2 for label in report.labels))
     lines = [
@@ -439,11 +524,14 @@ def format_report(report: BenchReport) -> str:
         reference = report.seconds[first][row] * 1e6
         cells = [_ratio_cell(report.seconds[label][row] * 1e6, reference, "us") for label in report.labels]
         lines.append(row.ljust(width) + "".join(cell.ljust(column) for cell in cells))
-    reference_memory = report.memory[first]
-    memory_cells = [_ratio_cell(report.memory[label], reference_memory, "B") for label in report.labels]
-    lines.append("retained bytes/dataset".ljust(width) + "".join(cell.ljust(column) for cell in memory_cells))
+    if report.memory:
+        reference_memory = report.memory[first]
+        memory_cells = [_ratio_cell(report.memory[label], reference_memory, "B") for label in report.labels]
+        lines += [
+            "retained bytes/dataset".ljust(width) + "".join(cell.ljust(column) for cell in memory_cells),
+            "(retained bytes exclude the stored object itself, except where a datastore stores a copy of it)",
+        ]
     lines += [
-        "(retained bytes exclude the stored object itself, except where a datastore stores a copy of it)",
         "",
         f"Linearity: per-dataset cost at n={report.n} / cost at n={report.n // 10} (1.00 = linear).",
         "operation".ljust(width) + "".join(label.ljust(column) for label in report.labels),
@@ -455,30 +543,51 @@ def format_report(report: BenchReport) -> str:
         lines.append(row.ljust(width) + "".join(cell.ljust(column) for cell in cells))
     if {"ours-reference", "upstream"} <= set(report.labels):
         lines += ["", *_design_target_lines(report)]
+    if TRASH_AND_EMPTY in rows:
+        for fakes in report.labels:
+            base, _, registry = fakes.rpartition("@")
+            if registry == "fakes" and f"{base}@dummy" in report.labels:
+                lines += ["", *_registry_target_lines(report, fakes, f"{base}@dummy")]
     return "\n".join(lines)
+
+
+def _linearity(report: BenchReport, label: str, row: str) -> float:
+    return report.seconds[label][row] / report.small_seconds[label][row]
 
 
 def _design_target_lines(report: BenchReport) -> list[str]:
     ours, upstream = report.seconds["ours-reference"], report.seconds["upstream"]
     lines = ["DESIGN.md targets, ours-reference against upstream (upstream cost / our cost):"]
     for row, least in DESIGN_TARGETS.items():
-        if row == "memory":
+        if row == MEMORY:
+            if not report.memory:
+                continue
             ratio = report.memory["upstream"] / report.memory["ours-reference"]
             label = "bookkeeping memory"
-        else:
+        elif row in ours:
             ratio = upstream[row] / ours[row]
             label = row
+        else:
+            continue
         verdict = "met" if ratio >= least else "MISSED"
         lines.append(f"  {label:<22} {ratio:6.2f}x  (at least {least:.1f}x)  {verdict}")
     worst_row, worst = max(
-        (
-            (row, report.seconds["ours-reference"][row] / report.small_seconds["ours-reference"][row])
-            for row in [*OPERATIONS, TRASH_AND_EMPTY]
-        ),
-        key=lambda item: item[1],
+        ((row, _linearity(report, "ours-reference", row)) for row in report.rows), key=lambda item: item[1]
     )
     verdict = "met" if worst <= LINEARITY_LIMIT else "MISSED"
     lines.append(
         f"  {'linearity':<22} {worst:6.2f}   (at most {LINEARITY_LIMIT}, worst: {worst_row})  {verdict}"
     )
     return lines
+
+
+def _registry_target_lines(report: BenchReport, fakes: str, dummy: str) -> list[str]:
+    ratio = report.seconds[dummy][TRASH_AND_EMPTY] / report.seconds[fakes][TRASH_AND_EMPTY]
+    linearity = _linearity(report, fakes, TRASH_AND_EMPTY)
+    return [
+        f"Registry fakes target, {fakes} against {dummy} ({dummy} cost / {fakes} cost):",
+        f"  {TRASH_AND_EMPTY:<22} {ratio:6.2f}x  (at least {REGISTRY_TARGET:.1f}x)  "
+        + ("met" if ratio >= REGISTRY_TARGET else "MISSED"),
+        f"  {'linearity':<22} {linearity:6.2f}   (at most {LINEARITY_LIMIT}, {TRASH_AND_EMPTY} on {fakes})  "
+        + ("met" if linearity <= LINEARITY_LIMIT else "MISSED"),
+    ]

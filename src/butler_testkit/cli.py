@@ -46,18 +46,40 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="TARGET",
         help=(
-            "a target to compare, repeatable: ours-reference, ours-copy, upstream, a datastore config "
-            "file (.yaml/.json with 'cls') or a datastore class path (default: ours-reference, "
-            "ours-copy, upstream)"
+            "a target to compare, repeatable: ours-reference, ours-copy, upstream, file (upstream's "
+            "FileDatastore), a datastore config file (.yaml/.json with 'cls') or a datastore class path; "
+            "add @fakes to run it on butler-testkit's registry fakes or @dummy (the default) on "
+            "daf_butler's DummyRegistry, e.g. file@fakes (default: ours-reference, ours-copy, upstream)"
+        ),
+    )
+    bench.add_argument(
+        "--operations",
+        metavar="NAME[,NAME...]",
+        type=_measurement_names,
+        help=(
+            "measure only these, comma-separated: put, get, component-get, exists, mexists, getURI, "
+            "trash, emptyTrash, memory (default: all; put is always timed, emptyTrash brings trash)"
         ),
     )
     bench.add_argument("--seed", type=int, default=20261123, help="seed of the dataset ids")
     return parser
 
 
+def _measurement_names(value: str) -> list[str]:
+    # "component-get" spares the shell a quoted space.
+    return [name.strip().replace("-", " ") for name in value.split(",") if name.strip()]
+
+
 def _run_bench(args: argparse.Namespace) -> int:
     # Imported here so that `butler-testkit --help` stays fast.
-    from .bench import DEFAULT_TARGETS, BenchTargetError, format_report, resolve_target, run_bench
+    from .bench import (
+        DEFAULT_TARGETS,
+        MEASUREMENTS,
+        BenchTargetError,
+        format_report,
+        resolve_target,
+        run_bench,
+    )
 
     try:
         targets = [resolve_target(spec) for spec in (args.targets or DEFAULT_TARGETS)]
@@ -67,6 +89,7 @@ def _run_bench(args: argparse.Namespace) -> int:
             rounds=args.rounds,
             seed=args.seed,
             progress=lambda line: print(f"... {line}", file=sys.stderr, flush=True),
+            measure=args.operations or MEASUREMENTS,
         )
     except ValueError as err:
         print(f"butler-testkit bench: error: {err}", file=sys.stderr)

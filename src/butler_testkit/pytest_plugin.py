@@ -217,12 +217,12 @@ def butler_storage_classes() -> Iterator[StorageClassScope]:
 
 @pytest.fixture
 def butler_bridge_manager(butler_universe: DimensionUniverse) -> DatastoreRegistryBridgeManager:
-    """Return a new, empty registry bridge manager, shared with nothing else.
+    """Return a new, empty ``butler_testkit.InMemoryBridgeManager``, shared with nothing else.
 
-    Upstream's ``DummyRegistry().getDatastoreBridgeManager()`` for now (enough
-    for ``InMemoryDatastore`` and ``FileDatastore``); butler-testkit's own
-    in-memory bridge fakes will take its place
-    (``butler_testkit.factories._bridges.make_bridge_manager``).
+    Bridges and opaque tables without SQL, enough for ``InMemoryDatastore``
+    and for upstream's ``FileDatastore`` and ``ChainedDatastore``; inspect
+    what a datastore recorded through ``bridges``, ``operations`` and
+    ``opaque.tables``.
     """
     from .factories._bridges import make_bridge_manager
 

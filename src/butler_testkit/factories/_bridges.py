@@ -12,21 +12,18 @@ def make_bridge_manager() -> DatastoreRegistryBridgeManager:
 
     Returns
     -------
-    manager : `~lsst.daf.butler.registry.interfaces.DatastoreRegistryBridgeManager`
-        A manager sharing nothing with any other, in the default dimension
-        universe.
+    manager : `~butler_testkit.InMemoryBridgeManager`
+        butler-testkit's in-memory bridges and opaque tables, sharing nothing
+        with any other manager, in the default dimension universe: enough for
+        our ``InMemoryDatastore`` (which reads only the universe) and for
+        upstream's ``FileDatastore`` and ``ChainedDatastore``.
 
     Notes
     -----
-    For now this is upstream's
-    ``lsst.daf.butler.tests.DummyRegistry().getDatastoreBridgeManager()``,
-    which is enough for our ``InMemoryDatastore`` (it reads only the
-    universe) and for ``FileDatastore`` (ephemeral bridges and in-memory
-    opaque tables). It will become butler-testkit's own in-memory bridge
-    fakes (``butler_testkit.bridge``) once they land; this function is the
-    one place to change, for the ``butler_bridge_manager`` fixture and the
-    unittest mixins alike.
+    This is the one place the ``butler_bridge_manager`` fixture, the
+    unittest mixins and the conformance targets get their bridge manager.
     """
-    from lsst.daf.butler.tests import DummyRegistry
+    from ..bridge import InMemoryBridgeManager
+    from ._data_ids import default_universe
 
-    return DummyRegistry().getDatastoreBridgeManager()
+    return InMemoryBridgeManager(universe=default_universe())
