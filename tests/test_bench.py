@@ -241,3 +241,35 @@ def test_cli_takes_operations_with_hyphens(capsys):
     assert "component get" in out and "exists" in out and "mexists" not in out
     assert main([*arguments, "--operations", "everything"]) == 2
     assert "Unknown measurement 'everything'" in capsys.readouterr().err
+
+
+def test_the_repository_benchmark_reports_warm_ratios(capsys):
+    assert main(["bench", "--suite", "repositories", "--repeats", "3", "--cold-repeats", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "warm: one more in a process" in out
+    assert "cold: first in a process (template on disk) (not measured)" in out
+    assert "makeTestRepo + makeTestCollection" in out
+
+
+def test_a_cold_measurement_runs_in_a_fresh_interpreter(tmp_path):
+    from butler_testkit.butler._bench import _cold
+
+    seconds = _cold("ours", tmp_path / "repo", None)
+    assert 0 < seconds < 60
+    assert (tmp_path / "repo" / "butler.yaml").exists()
+
+
+def test_the_report_holds_cold_figures_to_their_target():
+    from butler_testkit.butler._bench import RepositoryBenchReport, format_repository_report
+
+    report = RepositoryBenchReport(15, 5, 0.010, 0.090, 0.200, 0.500, 0.400)
+    text = format_repository_report(report)
+    assert "0.111   at most 0.17: met" in text
+    assert "0.400   at most 0.50: met" in text
+    missed = RepositoryBenchReport(15, 5, 0.020, 0.090, 0.300, 0.500, 0.400)
+    assert "MISSED" in format_repository_report(missed)
+
+
+def test_the_repository_benchmark_needs_three_repeats(capsys):
+    assert main(["bench", "--suite", "repositories", "--repeats", "2"]) == 2
+    assert "at least 3" in capsys.readouterr().err

@@ -28,13 +28,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser(
         "bench",
-        help="compare datastores side by side (per-operation time, memory, linearity)",
+        help="compare datastores side by side, and test repositories with makeTestRepo",
         description=(
-            "Measure put, get, component get, exists, mexists, getURI, bulk trash and emptyTrash, "
-            "and the memory each stored dataset costs, for several datastores in one process, "
-            "interleaved; print ratios against the first target and a linearity check (cost at N "
-            "against N/10)."
+            "Datastores: measure put, get, component get, exists, mexists, getURI, bulk trash and "
+            "emptyTrash, and the memory each stored dataset costs, for several datastores in one "
+            "process, interleaved; print ratios against the first target and a linearity check "
+            "(cost at N against N/10). Repositories: time a fresh test repository against "
+            "makeTestRepo + makeTestCollection, warm and in fresh interpreters."
         ),
+    )
+    bench.add_argument(
+        "--suite",
+        choices=("all", "datastores", "repositories"),
+        default="all",
+        help="what to benchmark (default: %(default)s)",
+    )
+    bench.add_argument(
+        "--repeats", type=int, default=15, help="repositories timed per side, warm (default: %(default)s)"
+    )
+    bench.add_argument(
+        "--cold-repeats",
+        type=int,
+        default=None,
+        help="first-in-process repositories timed per side in fresh interpreters; 0 skips them "
+        "(default: a third of --repeats, at least 3)",
     )
     bench.add_argument("--n", type=int, default=20_000, help="datasets per target (default: %(default)s)")
     bench.add_argument(
@@ -71,6 +88,32 @@ def _measurement_names(value: str) -> list[str]:
 
 
 def _run_bench(args: argparse.Namespace) -> int:
+    status = 0
+    if args.suite in ("all", "datastores"):
+        status = _run_datastore_bench(args)
+    if status == 0 and args.suite in ("all", "repositories"):
+        status = _run_repository_bench(args)
+    return status
+
+
+def _progress(line: str) -> None:
+    print(f"... {line}", file=sys.stderr, flush=True)
+
+
+def _run_repository_bench(args: argparse.Namespace) -> int:
+    from .butler._bench import format_repository_report, run_repository_bench
+
+    try:
+        report = run_repository_bench(args.repeats, cold_repeats=args.cold_repeats, progress=_progress)
+    except ValueError as err:
+        print(f"butler-testkit bench: error: {err}", file=sys.stderr)
+        return 2
+    print()
+    print(format_repository_report(report))
+    return 0
+
+
+def _run_datastore_bench(args: argparse.Namespace) -> int:
     # Imported here so that `butler-testkit --help` stays fast.
     from .bench import (
         DEFAULT_TARGETS,
@@ -88,7 +131,7 @@ def _run_bench(args: argparse.Namespace) -> int:
             n=args.n,
             rounds=args.rounds,
             seed=args.seed,
-            progress=lambda line: print(f"... {line}", file=sys.stderr, flush=True),
+            progress=_progress,
             measure=args.operations or MEASUREMENTS,
         )
     except ValueError as err:

@@ -44,22 +44,26 @@ class RepositoryBenchReport:
     ----------
     repeats : `int`
         Measurements per figure; each figure is their median.
+    cold_repeats : `int`
+        Cold measurements per figure (0: not measured, and the cold figures
+        are `None`).
     warm_ours, warm_upstream : `float`
         One more repository in a process that has made some already.
-    cold_ours, cold_upstream : `float`
+    cold_ours, cold_upstream : `float` or `None`
         The first repository in a fresh process, our template already on
         disk (upstream has no on-disk cache).
-    cold_ours_no_template : `float`
+    cold_ours_no_template : `float` or `None`
         The first repository in a fresh process on a machine without our
         template (it is built first).
     """
 
     repeats: int
+    cold_repeats: int
     warm_ours: float
     warm_upstream: float
-    cold_ours: float
-    cold_upstream: float
-    cold_ours_no_template: float
+    cold_ours: float | None
+    cold_upstream: float | None
+    cold_ours_no_template: float | None
 
 
 def _warm(repeats: int, root: Path) -> tuple[float, float]:
@@ -109,14 +113,17 @@ def _cold(which: str, root: Path, cache: str | None) -> float:
 
 
 def run_repository_bench(
-    repeats: int = 15, progress: Callable[[str], None] | None = None
+    repeats: int = 15, cold_repeats: int | None = None, progress: Callable[[str], None] | None = None
 ) -> RepositoryBenchReport:
     """Measure per-test repository setup against upstream's, in one run.
 
     Parameters
     ----------
     repeats : `int`, optional
-        Warm measurements per side (cold ones: a third of that, at least 3).
+        Warm measurements per side.
+    cold_repeats : `int`, optional
+        Measurements in fresh interpreters per figure; a third of
+        ``repeats`` (at least 3) by default, 0 to skip them.
     progress : `~collections.abc.Callable` [[`str`], `None`], optional
         Called with a line of text as each stage starts.
 
@@ -128,31 +135,40 @@ def run_repository_bench(
     Raises
     ------
     ValueError
-        Raised if ``repeats`` is less than 3.
+        Raised if ``repeats`` is less than 3 or ``cold_repeats`` negative.
     """
     if repeats < 3:
         raise ValueError(f"repeats must be at least 3; got {repeats}.")
+    if cold_repeats is None:
+        cold_repeats = max(3, repeats // 3)
+    if cold_repeats < 0:
+        raise ValueError(f"cold repeats must not be negative; got {cold_repeats}.")
     say = progress or (lambda line: None)
-    cold_repeats = max(3, repeats // 3)
     with tempfile.TemporaryDirectory(prefix="butler-testkit-bench-repos-") as directory:
         root = Path(directory)
         say(f"timing {repeats} warm repositories each: ours and makeTestRepo + makeTestCollection")
         warm_ours, warm_upstream = _warm(repeats, root / "warm")
-        say(f"timing {cold_repeats} first-in-process repositories each, in fresh interpreters")
         cold: dict[str, list[float]] = {"ours": [], "upstream": [], "no-template": []}
-        _cold("ours", root / "prime", None)  # make sure our template is on disk
+        if cold_repeats:
+            say(f"timing {cold_repeats} first-in-process repositories each, in fresh interpreters")
+            _cold("ours", root / "prime", None)  # make sure our template is on disk
         for index in range(cold_repeats):
             cold["upstream"].append(_cold("upstream", root / f"cold-upstream-{index}", None))
             cold["ours"].append(_cold("ours", root / f"cold-ours-{index}", None))
             empty_cache = str(root / f"empty-cache-{index}")
             cold["no-template"].append(_cold("ours", root / f"cold-fresh-{index}", empty_cache))
+
+    def median(values: list[float]) -> float | None:
+        return statistics.median(values) if values else None
+
     return RepositoryBenchReport(
         repeats=repeats,
+        cold_repeats=cold_repeats,
         warm_ours=warm_ours,
         warm_upstream=warm_upstream,
-        cold_ours=statistics.median(cold["ours"]),
-        cold_upstream=statistics.median(cold["upstream"]),
-        cold_ours_no_template=statistics.median(cold["no-template"]),
+        cold_ours=median(cold["ours"]),
+        cold_upstream=median(cold["upstream"]),
+        cold_ours_no_template=median(cold["no-template"]),
     )
 
 
@@ -171,7 +187,9 @@ def format_repository_report(report: RepositoryBenchReport) -> str:
         with the target each ratio is held to.
     """
 
-    def row(label: str, ours: float, upstream: float, limit: float | None) -> str:
+    def row(label: str, ours: float | None, upstream: float | None, limit: float | None) -> str:
+        if ours is None or upstream is None:
+            return f"{label:<44}(not measured)"
         ratio = ours / upstream
         target = f"at most {limit:.2f}: {'met' if ratio <= limit else 'MISSED'}" if limit else "(no target)"
         return f"{label:<44}{ours * 1e3:>9.1f} ms {upstream * 1e3:>9.1f} ms {ratio:>8.3f}   {target}"
@@ -179,7 +197,7 @@ def format_repository_report(report: RepositoryBenchReport) -> str:
     return "\n".join(
         [
             f"Test repository per test (median of {report.repeats} warm, "
-            f"{max(3, report.repeats // 3)} cold in fresh interpreters)",
+            f"{report.cold_repeats} cold in fresh interpreters)",
             f"{'':<44}{'ours':>12} {'upstream':>12} {'ratio':>8}",
             row("warm: one more in a process", report.warm_ours, report.warm_upstream, WARM_LIMIT),
             row(
