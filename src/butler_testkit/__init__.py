@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         Isolation,
         Journal,
         UncopyableDatasetError,
+        UnserializableDatasetError,
     )
     from .factories import (
         ButlerProvider,
@@ -40,6 +41,7 @@ __all__ = (
     "RefFactory",
     "StorageClassScope",
     "UncopyableDatasetError",
+    "UnserializableDatasetError",
     "__version__",
     "file_datastore_config",
     "installed_storage_classes",
@@ -56,6 +58,7 @@ _LAZY = {
     "Isolation": ".datastore",
     "Journal": ".datastore",
     "UncopyableDatasetError": ".datastore",
+    "UnserializableDatasetError": ".datastore",
     "ButlerProvider": ".factories",
     "DataIdFactory": ".factories",
     "RefFactory": ".factories",

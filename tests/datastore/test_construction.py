@@ -50,7 +50,7 @@ def test_isolation_defaults_to_copy(datastore):
 
 
 def test_unknown_isolation_fails_listing_valid_values(make_datastore):
-    with pytest.raises(DatastoreValidationError, match=r"'deep'.*'copy', 'reference'"):
+    with pytest.raises(DatastoreValidationError, match=r"'deep'.*'copy', 'reference', 'serialize'"):
         make_datastore(isolation="deep")
 
 

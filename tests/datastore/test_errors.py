@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lsst.daf.butler import DataCoordinate, DatasetRef, DatasetType
+from lsst.daf.butler import DataCoordinate, DatasetRef, DatasetType, StorageClass, StorageClassFactory
 from lsst.daf.butler.registry.interfaces import FakeDatasetRef
 from lsst.resources import ResourcePath
 
@@ -201,7 +201,9 @@ def _self_transfer(ctx: Context) -> Iterator[Failure]:
 
 @scenario("an unknown `isolation` value")
 def _bad_isolation(ctx: Context) -> Iterator[Failure]:
-    yield Failure(lambda: ctx.make_datastore(isolation="deep"), ["'deep'", "'copy'", "'reference'"])
+    yield Failure(
+        lambda: ctx.make_datastore(isolation="deep"), ["'deep'", "'copy'", "'reference'", "'serialize'"]
+    )
     yield Failure(lambda: ctx.make_datastore(isolation=True), ["True", "'copy'"])
 
 
@@ -267,6 +269,62 @@ def _not_supported(ctx: Context) -> Iterator[Failure]:
     yield Failure(
         lambda: store.import_records({store.name: records}), ["InMemoryDatastore", "import_records"]
     )
+
+
+@scenario("a non-positive or non-integer `capacity_bytes`")
+def _bad_capacity(ctx: Context) -> Iterator[Failure]:
+    for value, shown in [(0, "0"), (-5, "-5"), ("lots", "'lots'"), (True, "True"), (1.5, "1.5")]:
+        yield Failure(lambda value=value: ctx.make_datastore(capacity_bytes=value), [shown])
+
+
+@scenario("a `formatters` value that is not a mapping")
+def _bad_formatters(ctx: Context) -> Iterator[Failure]:
+    yield Failure(lambda: ctx.make_datastore(formatters="json"), ["str", "'json'"])
+
+
+@scenario(
+    "an object its formatter cannot write, under `serialize` isolation or measured for `capacity_bytes`"
+)
+def _unserializable(ctx: Context) -> Iterator[Failure]:
+    fragments = ["BtkDict", "CatalogueJsonFormatter"]
+    for config in ({"isolation": "serialize"}, {"isolation": "reference", "capacity_bytes": 10**6}):
+        store = ctx.make_datastore(**config)
+        ref = ctx.make_ref(storage_class="BtkDict")
+        yield Failure(
+            _changes_nothing(store, lambda store=store, ref=ref: store.put(_LOCKED, ref)), fragments
+        )
+
+
+@scenario("no formatter configured for a dataset that must be serialized")
+def _no_formatter(ctx: Context) -> Iterator[Failure]:
+    StorageClassFactory().registerStorageClass(StorageClass("NoFormatterDict", pytype=dict))
+    serializing = ctx.make_datastore(isolation="serialize")
+    ref = ctx.make_ref(storage_class="NoFormatterDict")
+    fragments = ["NoFormatterDict", "formatters"]
+    yield Failure(_changes_nothing(serializing, lambda: serializing.put({"a": 1}, ref)), fragments)
+
+
+@scenario("a put that would exceed `capacity_bytes`")
+def _over_capacity(ctx: Context) -> Iterator[Failure]:
+    small = ctx.make_datastore(capacity_bytes=40)
+    fragments = ["capacity_bytes=40", "bytes"]
+    yield Failure(_changes_nothing(small, lambda: small.put(make_metrics(), ctx.make_ref())), fragments)
+
+
+_LOCKED = {"lock": threading.Lock()}
+
+
+def _changes_nothing(datastore: InMemoryDatastore, call: Callable[[], Any]) -> Callable[[], Any]:
+    """Wrap a failing call on another datastore than the context's, checking that it changes nothing."""
+
+    def checked() -> Any:
+        before = _snapshot(datastore)
+        try:
+            return call()
+        finally:
+            assert _snapshot(datastore) == before, f"stored state of {datastore} changed"
+
+    return checked
 
 
 def _snapshot(datastore: InMemoryDatastore) -> tuple[Any, ...]:

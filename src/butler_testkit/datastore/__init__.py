@@ -5,6 +5,7 @@ from ._faults import Fault, FaultPlan, InjectedFaultError
 from ._instrumented import InstrumentedDatastore
 from ._isolation import Isolation, UncopyableDatasetError
 from ._journal import Journal, JournalEntry
+from ._serialization import SerializedDataset, UnserializableDatasetError
 from ._shared import release_shared_state, shared_state_for, shared_state_roots
 from ._state import DatastoreState, StateSnapshot, StoredDataset
 
@@ -18,9 +19,11 @@ __all__ = (
     "Isolation",
     "Journal",
     "JournalEntry",
+    "SerializedDataset",
     "StateSnapshot",
     "StoredDataset",
     "UncopyableDatasetError",
+    "UnserializableDatasetError",
     "release_shared_state",
     "shared_state_for",
     "shared_state_roots",

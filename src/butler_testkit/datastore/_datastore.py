@@ -27,13 +27,16 @@ from lsst.daf.butler.datastore import (
     DatastoreOpaqueTable,
     DatastoreValidationError,
 )
+from lsst.daf.butler.datastore.record_data import DatastoreRecordData
 from lsst.resources import ResourcePath, ResourcePathExpression
 
+from ._artifacts import artifact_path
 from ._constraints import ConstraintsCache, constraint_lookup_keys
 from ._faults import FaultPlan
 from ._isolation import Isolation, isolated_copy
 from ._reading import read_stored
 from ._refs import dataset_key, require_ref, require_refs
+from ._serialization import Formatters, SerializedDataset
 from ._shared import shared_state_for
 from ._state import DatastoreState, StateSnapshot, StoredDataset
 from ._transactions import ThreadTransactions
@@ -42,7 +45,6 @@ from ._uris import DatasetUris
 if TYPE_CHECKING:
     from lsst.daf.butler import DatasetId, DatasetProvenance
     from lsst.daf.butler.datastore import FileTransferMap
-    from lsst.daf.butler.datastore.record_data import DatastoreRecordData
     from lsst.daf.butler.datastores.file_datastore.get import DatasetLocationInformation
     from lsst.daf.butler.datastores.file_datastore.retrieve_artifacts import ArtifactIndexInfo
     from lsst.daf.butler.registry.interfaces import DatasetIdRef, DatastoreRegistryBridgeManager
@@ -70,9 +72,11 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
     config : `~lsst.daf.butler.datastore.DatastoreConfig`
         Datastore configuration. Keys read: ``name`` (default
         ``InMemoryDatastore@<suffix>``, unique per instance), ``isolation``
-        (``copy``, the default, or ``reference``; see `Isolation`) and
-        ``constraints`` (``accept`` / ``reject`` lists, as for every
-        datastore).
+        (``copy``, the default, ``reference`` or ``serialize``; see
+        `Isolation`), ``formatters`` (as a ``FileDatastore``'s, laid over
+        daf_butler's defaults and the catalogue's), ``capacity_bytes`` (a
+        byte limit), ``shared``, ``expire_after`` and ``constraints``
+        (``accept`` / ``reject`` lists, as for every datastore).
     bridgeManager : `~lsst.daf.butler.registry.interfaces.DatastoreRegistryBridgeManager`
         Only its ``universe`` is used: the datastore keeps its records and its
         trash in its own state.
@@ -82,8 +86,8 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
     Raises
     ------
     lsst.daf.butler.datastore.DatastoreValidationError
-        Raised if ``isolation``, ``name``, ``shared`` or ``expire_after``
-        has an invalid value.
+        Raised if ``isolation``, ``name``, ``shared``, ``expire_after``,
+        ``capacity_bytes`` or ``formatters`` has an invalid value.
     lsst.daf.butler.datastore.constraints.ConstraintsValidationError
         Raised if the constraints both accept and reject everything.
 
@@ -122,8 +126,14 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
         self.name = self._name_from_config(config)
         self.isolation = Isolation.from_config(config.get("isolation"))
         self._copies = self.isolation is Isolation.COPY
+        self._serializes = self.isolation is Isolation.SERIALIZE
         self._state = state if state is not None else DatastoreState()
         self._expire_after = _positive_seconds(config.get("expire_after"), "expire_after")
+        self._capacity = _positive_bytes(config.get("capacity_bytes"), "capacity_bytes")
+        self._universe = bridgeManager.universe
+        # Built on first use: a datastore that never writes a file or
+        # serializes pays nothing for its formatters.
+        self._formatters = Formatters(config.get("formatters"), bridgeManager.universe)
         self.clock: Callable[[], float] = time.monotonic
         """Clock of ``expire_after``, in seconds; replace it to control time in tests."""
         # Faults to inject midway through a put (point "stored"); installed by
@@ -342,7 +352,8 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
         -------
         dataset : `object`
             The dataset as the read storage class's Python type. Under
-            ``copy`` isolation it shares nothing with what is stored.
+            ``copy`` isolation it shares nothing with what is stored; under
+            ``serialize`` isolation it is read back through its formatter.
 
         Raises
         ------
@@ -353,17 +364,31 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
         lsst.daf.butler.UnknownComponentError
             Raised for a component no relevant storage class defines.
         ValueError
-            Raised if ``storageClass`` is not compatible with the reference's.
+            Raised if ``storageClass`` is not compatible with the reference's,
+            or if the formatter of a serialized dataset fails to read it.
         TypeError
             Raised if ``ref`` is not a `~lsst.daf.butler.DatasetRef` or the
             result cannot be converted to the read storage class.
         """
         entry = self._stored_entry(ref, "get")
         read_ref = ref if storageClass is None else ref.overrideStorageClass(storageClass)
-        dataset = read_stored(entry.obj, entry.ref.datasetType.storageClass, read_ref, parameters)
+        stored = entry.obj
+        # Decided by what is stored rather than by this datastore's mode:
+        # datastores sharing a state may be configured differently.
+        if type(stored) is SerializedDataset:
+            # A fresh object: nothing to copy.
+            return read_stored(
+                self._deserialize(stored, entry.ref), entry.ref.datasetType.storageClass, read_ref, parameters
+            )
+        dataset = read_stored(stored, entry.ref.datasetType.storageClass, read_ref, parameters)
         if self._copies and dataset is not None:
             dataset = isolated_copy(dataset, read_ref.datasetType.storageClass)
         return dataset
+
+    def _deserialize(self, serialized: SerializedDataset, ref: DatasetRef) -> Any:
+        return self._formatters.deserialize(
+            serialized.data, serialized.formatter, ref, path=artifact_path(ref, serialized.extension)
+        )
 
     def prepare_get_for_external_client(self, ref: DatasetRef) -> list[DatasetLocationInformation] | None:
         """Refuse: in-memory datasets cannot be read by another process.
@@ -405,14 +430,21 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
         TypeError
             Raised if ``ref`` is not a `~lsst.daf.butler.DatasetRef`, or the
             object is not of (and cannot be converted to) the storage class's
-            Python type, or it cannot be copied under ``copy`` isolation.
+            Python type, or it cannot be copied under ``copy`` isolation
+            (`UncopyableDatasetError`) or written by its formatter under
+            ``serialize`` isolation or to be measured against
+            ``capacity_bytes`` (`UnserializableDatasetError`).
         ValueError
             Raised if ``ref`` is a component reference: components are stored
             as part of their parent.
         lsst.daf.butler.DatasetTypeNotSupportedError
-            Raised if the datastore's constraints reject the dataset.
+            Raised if the datastore's constraints reject the dataset, or no
+            formatter is configured for it when one is needed.
         FileExistsError
             Raised if a dataset with this ID is already stored.
+        OSError
+            Raised with ``errno.ENOSPC`` if the dataset does not fit within
+            ``capacity_bytes``.
 
         Notes
         -----
@@ -443,15 +475,24 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
         obj = inMemoryDataset
         if delegate is None or not delegate.can_accept(obj):
             obj = self._coerce_for_put(obj, storage_class, ref)
-        if self._copies:
-            # Copy before provenance is attached so that the caller's object
-            # is never modified.
-            obj = isolated_copy(obj, storage_class)
-        if delegate is not None:
-            obj = delegate.add_provenance(obj, ref, provenance=provenance)
+        size = 0
+        if self._serializes:
+            # As a file datastore does, the formatter attaches provenance
+            # to what it writes; the caller's object is never modified.
+            obj = self._formatters.serialize(obj, ref, provenance=provenance, path=artifact_path(ref, ""))
+            size = len(obj.data)
+        else:
+            if self._copies:
+                # Copy before provenance is attached so that the caller's
+                # object is never modified.
+                obj = isolated_copy(obj, storage_class)
+            if delegate is not None:
+                obj = delegate.add_provenance(obj, ref, provenance=provenance)
+            if self._capacity is not None:
+                size = len(self._formatters.serialize(obj, ref, path=artifact_path(ref, "")).data)
 
-        entry = StoredDataset(obj, ref, None if self._expire_after is None else self.clock())
-        state.add(key, entry)
+        entry = StoredDataset(obj, ref, None if self._expire_after is None else self.clock(), size)
+        state.add(key, entry, self._capacity)
         plan = self.fault_plan
         if plan is not None:
             try:
@@ -741,7 +782,9 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
         """Check that datasets of these kinds could be stored and read here.
 
         Every storage class involved (including components') must have an
-        importable Python type and delegate.
+        importable Python type and delegate; under ``serialize`` isolation or
+        with ``capacity_bytes``, where every put is serialized, each entity
+        must also have a formatter configured, as for a ``FileDatastore``.
 
         Parameters
         ----------
@@ -768,6 +811,10 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
                 problems.append(f"{entity!r} is not a DatasetRef, DatasetType or StorageClass")
                 continue
             problems.extend(f"{entity}: {problem}" for problem in _storage_class_problems(storage_class))
+            if self._serializes or self._capacity is not None:
+                missing = self._formatters.missing_formatter(entity)
+                if missing is not None:
+                    problems.append(f"{entity}: {missing}")
         if problems:
             if logFailures:
                 for problem in problems:
@@ -1136,6 +1183,17 @@ def _positive_seconds(value: object, key: str) -> float | None:
             f"Datastore {key!r} must be a positive number of seconds; got {value!r}."
         )
     return float(value)
+
+
+def _positive_bytes(value: object, key: str) -> int | None:
+    """Parse an optional byte count configuration value."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise DatastoreValidationError(
+            f"Datastore {key!r} must be a positive number of bytes; got {value!r}."
+        )
+    return value
 
 
 def _storage_class_problems(storage_class: StorageClass) -> list[str]:
