@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         Journal,
         UncopyableDatasetError,
         UnserializableDatasetError,
+        UnsupportedTransferModeError,
     )
     from .factories import (
         ButlerProvider,
@@ -42,6 +43,7 @@ __all__ = (
     "StorageClassScope",
     "UncopyableDatasetError",
     "UnserializableDatasetError",
+    "UnsupportedTransferModeError",
     "__version__",
     "file_datastore_config",
     "installed_storage_classes",
@@ -59,6 +61,7 @@ _LAZY = {
     "Journal": ".datastore",
     "UncopyableDatasetError": ".datastore",
     "UnserializableDatasetError": ".datastore",
+    "UnsupportedTransferModeError": ".datastore",
     "ButlerProvider": ".factories",
     "DataIdFactory": ".factories",
     "RefFactory": ".factories",

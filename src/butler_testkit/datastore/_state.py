@@ -8,10 +8,18 @@ import collections
 import errno
 import threading
 import weakref
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from lsst.daf.butler import DatasetRef
+
+from ._artifacts import ArtifactDirectory
+from ._refs import dataset_key
+
+if TYPE_CHECKING:
+    from lsst.daf.butler.datastore.stored_file_info import StoredFileInfo
+
+    from ._serialization import SerializedDataset
 
 
 class StoredDataset:
@@ -127,6 +135,7 @@ class DatastoreState:
         "_by_age",
         "_trash_log",
         "_trashed_count",
+        "artifacts",
         "datasets",
         "lock",
         "used_bytes",
@@ -142,6 +151,8 @@ class DatastoreState:
         self._by_age: collections.deque[tuple[int, StoredDataset]] = collections.deque()
         self.used_bytes = 0
         """Sum of the measured sizes of the stored datasets."""
+        self.artifacts = ArtifactDirectory()
+        """Files written on demand for the stored datasets."""
 
     def add(self, key: int, entry: StoredDataset, capacity: int | None = None) -> None:
         """Store a new dataset.
@@ -178,6 +189,57 @@ class DatastoreState:
             if entry.stored_at is not None:
                 self._by_age.append((key, entry))
 
+    def add_all(self, entries: Iterable[StoredDataset], capacity: int | None = None) -> list[StoredDataset]:
+        """Store several new datasets, all or none.
+
+        Parameters
+        ----------
+        entries : `~collections.abc.Iterable` [`StoredDataset`]
+            What to store, with distinct dataset IDs.
+        capacity : `int`, optional
+            Byte limit that the stored sizes must stay within.
+
+        Returns
+        -------
+        added : `list` [`StoredDataset`]
+            The entries, in order.
+
+        Raises
+        ------
+        FileExistsError
+            Raised if any of the dataset IDs is already stored (or given
+            twice), naming them; nothing is changed.
+        OSError
+            Raised with ``errno.ENOSPC`` if they do not all fit within
+            ``capacity``; nothing is changed.
+        """
+        added = list(entries)
+        with self.lock:
+            datasets = self.datasets
+            seen: set[int] = set()
+            clashes = []
+            for entry in added:
+                key = dataset_key(entry.ref)
+                if key in datasets or key in seen:
+                    clashes.append(entry.ref)
+                seen.add(key)
+            if clashes:
+                shown = ", ".join(str(ref) for ref in clashes[:3])
+                more = f" and {len(clashes) - 3} more" if len(clashes) > 3 else ""
+                raise FileExistsError(
+                    f"{len(clashes)} dataset(s) are already stored: {shown}{more}; nothing was stored."
+                )
+            total = sum(entry.size for entry in added)
+            if capacity is not None:
+                self._check_space(total, capacity, f"{len(added)} dataset(s)")
+            for entry in added:
+                key = dataset_key(entry.ref)
+                datasets[key] = entry
+                if entry.stored_at is not None:
+                    self._by_age.append((key, entry))
+            self.used_bytes += total
+        return added
+
     def _check_space(self, size: int, capacity: int, what: str) -> None:
         if self.used_bytes + size > capacity:
             raise OSError(
@@ -185,6 +247,44 @@ class DatastoreState:
                 f"No space left for {what} ({size} bytes): {self.used_bytes} of the datastore's "
                 f"capacity_bytes={capacity} are in use; nothing was stored",
             )
+
+    def artifact_for(
+        self, key: int, entry: StoredDataset, produce: Callable[[], SerializedDataset]
+    ) -> StoredFileInfo:
+        """Return the file record of a stored dataset, writing its file if needed.
+
+        Parameters
+        ----------
+        key : `int`
+            Integer dataset ID.
+        entry : `StoredDataset`
+            The stored dataset.
+        produce : `~collections.abc.Callable`
+            Returns the dataset's serialized form, if the file must be
+            written.
+
+        Returns
+        -------
+        info : `~lsst.daf.butler.datastore.stored_file_info.StoredFileInfo`
+            Formatter, path relative to ``artifacts.root``, storage class and
+            size.
+
+        Raises
+        ------
+        FileNotFoundError
+            Raised if the dataset is no longer stored.
+        """
+        # Under the lock, so that no file is ever written for a dataset
+        # that a concurrent removal has already dropped.
+        with self.lock:
+            if self.datasets.get(key) is not entry:
+                raise FileNotFoundError(f"Dataset {entry.ref} is no longer stored.")
+            return self.artifacts.file_for(key, entry, produce)
+
+    def release_artifacts(self) -> None:
+        """Delete every file written on demand (they are written again when needed)."""
+        with self.lock:
+            self.artifacts.release()
 
     def expire(self, cutoff: float) -> int:
         """Remove every dataset stored at or before ``cutoff``.
@@ -241,6 +341,8 @@ class DatastoreState:
         self.used_bytes -= entry.size
         if entry.trashed:
             self._trashed_count -= 1
+        if self.artifacts:
+            self.artifacts.discard((key,))
 
     def move_to_trash(self, keys: Iterable[int]) -> list[int]:
         """Trash the stored datasets among ``keys``.
@@ -333,6 +435,8 @@ class DatastoreState:
                     removed.append(entry)
             self._trashed_count -= len(removed)
             self.used_bytes -= freed
+            if self.artifacts:
+                self.artifacts.discard(dataset_key(entry.ref) for entry in removed)
             if selected is None:
                 self._trash_log = []
             else:
@@ -441,6 +545,8 @@ class DatastoreState:
                     for key, entry in snapshot._datasets.items()
                 )
             self.used_bytes = snapshot._used_bytes
+            if self.artifacts:
+                self.artifacts.discard_stale(datasets)
             self._by_age = collections.deque(
                 (key, entry) for key, entry in datasets.items() if entry.stored_at is not None
             )
