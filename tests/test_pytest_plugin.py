@@ -186,6 +186,102 @@ def test_the_marker_configures_the_datastore(pytester):
     assert "DatastoreValidationError: Unknown datastore isolation mode 'nonsense'" in output
 
 
+def test_the_faults_marker_wraps_the_datastore_with_a_fault_plan(pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+        from butler_testkit import Fault, InMemoryDatastore, InjectedFaultError, InstrumentedDatastore
+        from butler_testkit import Isolation
+
+        @pytest.mark.butler_faults({"operations": "get", "nth": 2})
+        def test_second_get_fails(butler_datastore, butler_refs):
+            assert isinstance(butler_datastore, InstrumentedDatastore)
+            assert isinstance(butler_datastore.wrapped, InMemoryDatastore)
+            ref = butler_refs.ref("plain", storage_class="BtkDict")
+            butler_datastore.put({"a": 1}, ref)
+            assert butler_datastore.get(ref) == {"a": 1}
+            with pytest.raises(InjectedFaultError):
+                butler_datastore.get(ref)
+            assert butler_datastore.get(ref) == {"a": 1}
+            assert [operation for _, operation, _, _ in butler_datastore.faults.fired] == ["get"]
+            assert len(butler_datastore.journal.calls("get")) == 3
+            assert len(butler_datastore.journal.calls("get", ok=False)) == 1
+
+        @pytest.mark.butler_datastore(isolation="serialize")
+        @pytest.mark.butler_faults(
+            Fault("put", point="stored", error=OSError),
+            {"operations": ["exists"], "probability": 0.5},
+            seed=3,
+        )
+        def test_with_the_datastore_marker(butler_datastore, butler_refs):
+            assert butler_datastore.wrapped.isolation is Isolation.SERIALIZE
+            assert butler_datastore.faults.seed == 3
+            ref = butler_refs.ref("plain", storage_class="BtkDict")
+            with pytest.raises(OSError):
+                butler_datastore.put({"a": 1}, ref)
+            assert butler_datastore.wrapped.stored_refs() == []
+
+        @pytest.mark.butler_faults({"operations": "exists", "probability": 0.5})
+        def test_seeded_by_the_test(butler_datastore, butler_seed):
+            assert isinstance(butler_datastore.faults.seed, int)
+
+        def test_unmarked(butler_datastore):
+            assert isinstance(butler_datastore, InMemoryDatastore)
+
+        @pytest.mark.butler_faults()
+        def test_empty(butler_datastore):
+            pass
+
+        @pytest.mark.butler_faults("get")
+        def test_not_a_mapping(butler_datastore):
+            pass
+
+        @pytest.mark.butler_faults({"operation": "get"})
+        def test_misspelt_rule(butler_datastore):
+            pass
+
+        @pytest.mark.butler_faults({"operations": "get"}, sead=1)
+        def test_misspelt_seed(butler_datastore):
+            pass
+
+        @pytest.mark.butler_faults({"operations": "get", "probability": 2})
+        def test_invalid_rule(butler_datastore):
+            pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "--strict-markers")
+    result.assert_outcomes(passed=4, errors=5)
+    output = result.stdout.str()
+    assert "TypeError: The butler_faults marker needs at least one rule" in output
+    assert (
+        "TypeError: The butler_faults marker takes mappings of Fault keywords or Fault rules; got 'get'"
+        in output
+    )
+    assert "TypeError: The butler_faults marker has a bad rule {'operation': 'get'}" in output
+    assert "TypeError: The butler_faults marker does not know ['sead']" in output
+    assert "ValueError: Fault probability must be within [0, 1]; got 2." in output
+
+
+def test_the_faults_seed_follows_the_session_seed(pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.butler_faults({"operations": "exists", "probability": 0.5})
+        def test_seed(butler_datastore):
+            print("FAULT-SEED", butler_datastore.faults.seed)
+        """
+    )
+
+    def seed(*args: str) -> str:
+        result = pytester.runpytest("-p", "no:cacheprovider", "-s", *args)
+        result.assert_outcomes(passed=1)
+        (line,) = [line for line in result.stdout.lines if "FAULT-SEED" in line]
+        return line.partition("FAULT-SEED")[2]
+
+    assert seed("--butler-seed=1") == seed("--butler-seed=1") != seed("--butler-seed=2")
+
+
 def test_the_instrument_comes_from_the_marker_else_the_option(pytester):
     pytester.makepyfile(
         """

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
         Isolation,
         Journal,
         UncopyableDatasetError,
+        UnserializableDatasetError,
+        UnsupportedTransferModeError,
     )
     from .factories import (
         ButlerProvider,
@@ -62,6 +64,8 @@ __all__ = (
     "SchemaMismatchError",
     "StorageClassScope",
     "UncopyableDatasetError",
+    "UnserializableDatasetError",
+    "UnsupportedTransferModeError",
     "__version__",
     "file_datastore_config",
     "installed_storage_classes",
@@ -88,6 +92,8 @@ _LAZY = {
     "Isolation": ".datastore",
     "Journal": ".datastore",
     "UncopyableDatasetError": ".datastore",
+    "UnserializableDatasetError": ".datastore",
+    "UnsupportedTransferModeError": ".datastore",
     "ButlerProvider": ".factories",
     "DataIdFactory": ".factories",
     "RefFactory": ".factories",

@@ -8,14 +8,15 @@ its fixtures are available in every test without a ``conftest.py``:
   test and taken back exactly afterwards;
 - ``butler_bridge_manager``: a fresh registry bridge manager;
 - ``butler_datastore``: a fresh ``InMemoryDatastore``, configured with the
-  ``butler_datastore`` marker;
+  ``butler_datastore`` marker (and wrapped in an ``InstrumentedDatastore``
+  with the ``butler_faults`` marker);
 - ``butler_data_ids``: seeded, realistic data IDs and their records;
 - ``butler_refs``: resolved ``DatasetRef`` objects from a name;
 - ``butler_seed``: the seed of the current test.
 
 Options (``pytest --help``, group "butler-testkit"): ``--butler-seed`` and
-``--butler-instrument``. Markers: ``butler_datastore(**config)`` and
-``butler_data_ids(instrument=...)``.
+``--butler-instrument``. Markers: ``butler_datastore(**config)``,
+``butler_faults(*faults, seed=...)`` and ``butler_data_ids(instrument=...)``.
 
 Heavy modules (daf_butler takes about two seconds to import) are imported
 only when a fixture is first used, so having the plugin installed costs an
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
     from lsst.daf.butler.registry.interfaces import DatastoreRegistryBridgeManager
 
     from .butler import TestRepository
-    from .datastore import InMemoryDatastore
+    from .datastore import FaultPlan, InMemoryDatastore, InstrumentedDatastore
     from .factories import DataIdFactory, RefFactory, StorageClassScope
 
 INSTRUMENT_NAMES = ("GenericCam", "HSC", "LSSTCam")
@@ -60,7 +61,7 @@ here so that option parsing imports nothing heavy."""
 
 DEFAULT_INSTRUMENT = "GenericCam"
 
-DATASTORE_MARKER_KEYS = ("name", "isolation", "constraints", "expire_after")
+DATASTORE_MARKER_KEYS = ("name", "isolation", "constraints", "expire_after", "capacity_bytes", "formatters")
 """Configuration keys the ``butler_datastore`` marker accepts."""
 
 
@@ -119,6 +120,13 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers",
+        "butler_faults(*faults, seed=None): wrap the butler_datastore fixture in an InstrumentedDatastore "
+        "whose FaultPlan has these rules, each a mapping of butler_testkit.Fault keywords (or a Fault), "
+        "e.g. @pytest.mark.butler_faults({'operations': 'get', 'nth': 2}); the seed of probabilities "
+        "defaults to the test's",
+    )
+    config.addinivalue_line(
+        "markers",
         "butler_data_ids(instrument=...): instrument preset of the butler_data_ids and butler_refs "
         f"fixtures ({', '.join(INSTRUMENT_NAMES)})",
     )
@@ -172,6 +180,37 @@ def _marker_kwargs(request: pytest.FixtureRequest, name: str, allowed: tuple[str
     if unknown:
         raise TypeError(f"The {name} marker does not know {unknown}; it takes {', '.join(allowed)}.")
     return dict(marker.kwargs)
+
+
+def _fault_plan(request: pytest.FixtureRequest) -> FaultPlan | None:
+    """Build the plan of the ``butler_faults`` marker, or `None` without one."""
+    marker = request.node.get_closest_marker("butler_faults")
+    if marker is None:
+        return None
+    from collections.abc import Mapping
+
+    from .datastore import Fault, FaultPlan
+
+    unknown = sorted(set(marker.kwargs) - {"seed"})
+    if unknown:
+        raise TypeError(f"The butler_faults marker does not know {unknown}; it takes rules and seed=.")
+    if not marker.args:
+        raise TypeError("The butler_faults marker needs at least one rule (a mapping of Fault keywords).")
+    faults = []
+    for spec in marker.args:
+        if isinstance(spec, Fault):
+            faults.append(spec)
+        elif isinstance(spec, Mapping):
+            try:
+                faults.append(Fault(**spec))
+            except TypeError as err:
+                raise TypeError(f"The butler_faults marker has a bad rule {dict(spec)!r}: {err}") from err
+        else:
+            raise TypeError(
+                f"The butler_faults marker takes mappings of Fault keywords or Fault rules; got {spec!r}."
+            )
+    seed = marker.kwargs.get("seed")
+    return FaultPlan(*faults, seed=_test_seed(request, "faults") if seed is None else seed)
 
 
 def _test_seed(request: pytest.FixtureRequest, stream: str) -> int:
@@ -234,28 +273,40 @@ def butler_datastore(
     request: pytest.FixtureRequest,
     butler_storage_classes: StorageClassScope,
     butler_bridge_manager: DatastoreRegistryBridgeManager,
-) -> InMemoryDatastore:
+) -> InMemoryDatastore | InstrumentedDatastore:
     """Return a fresh ``butler_testkit.InMemoryDatastore``, with the catalogue installed.
 
     Copy isolation by default; configure it with the ``butler_datastore``
     marker, whose keywords are datastore configuration keys (``name``,
-    ``isolation``, ``constraints``)::
+    ``isolation``, ``constraints``, ``expire_after``, ``capacity_bytes``,
+    ``formatters``)::
 
         @pytest.mark.butler_datastore(isolation="reference")
         def test_fast(butler_datastore): ...
 
+    With the ``butler_faults`` marker the datastore comes wrapped in an
+    ``InstrumentedDatastore`` (its ``.wrapped``), whose ``faults`` plan has
+    the marker's rules and whose ``journal`` records every call::
+
+        @pytest.mark.butler_faults({"operations": "get", "nth": 2}, seed=1)
+        def test_retry(butler_datastore): ...
+
     A positional or unknown marker argument is a ``TypeError``; an invalid
-    value is the datastore's own ``DatastoreValidationError``.
+    value is the datastore's own ``DatastoreValidationError`` (or the
+    ``Fault``'s ``ValueError``).
     """
     from lsst.daf.butler.datastore import Datastore, DatastoreConfig
 
-    from .datastore import InMemoryDatastore
+    from .datastore import InMemoryDatastore, InstrumentedDatastore
 
     config = _marker_kwargs(request, "butler_datastore", DATASTORE_MARKER_KEYS)
+    plan = _fault_plan(request)
     datastore = Datastore.fromConfig(
         DatastoreConfig({**config, "cls": "butler_testkit.InMemoryDatastore"}), butler_bridge_manager
     )
     assert isinstance(datastore, InMemoryDatastore)
+    if plan is not None:
+        return InstrumentedDatastore.wrap(datastore, faults=plan)
     return datastore
 
 

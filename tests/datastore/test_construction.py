@@ -8,6 +8,7 @@ import pytest
 from lsst.daf.butler import Config, DatasetType, DatasetTypeNotSupportedError, StorageClass
 from lsst.daf.butler.datastore import Datastore, DatastoreConfig, DatastoreValidationError
 from lsst.daf.butler.datastore.constraints import ConstraintsValidationError
+from lsst.daf.butler.datastore.record_data import DatastoreRecordData
 from lsst.daf.butler.datastores.chainedDatastore import ChainedDatastore
 
 from butler_testkit import InMemoryDatastore, Isolation
@@ -50,7 +51,7 @@ def test_isolation_defaults_to_copy(datastore):
 
 
 def test_unknown_isolation_fails_listing_valid_values(make_datastore):
-    with pytest.raises(DatastoreValidationError, match=r"'deep'.*'copy', 'reference'"):
+    with pytest.raises(DatastoreValidationError, match=r"'deep'.*'copy', 'reference', 'serialize'"):
         make_datastore(isolation="deep")
 
 
@@ -153,8 +154,8 @@ def test_validate_key_accepts_any_key(datastore, make_ref):
 def test_simple_answers(datastore, make_ref):
     assert datastore.get_opaque_table_definitions() == {}
     assert datastore.needs_expanded_data_ids("copy") is False
-    assert datastore.export_records([make_ref()]) == {}
-    assert datastore.export_predicted_records([make_ref()]) == {}
+    # Records of a dataset that is not stored: none, under this datastore's name.
+    assert datastore.export_records([make_ref()]) == {datastore.name: DatastoreRecordData()}
 
 
 def test_works_as_a_child_of_upstream_chained_datastore(registry, make_ref):

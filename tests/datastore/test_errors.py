@@ -10,17 +10,31 @@ from __future__ import annotations
 import re
 import threading
 import uuid
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from lsst.daf.butler import DataCoordinate, DatasetRef, DatasetType
+from lsst.daf.butler import (
+    DataCoordinate,
+    DatasetRef,
+    DatasetType,
+    FileDataset,
+    Location,
+    StorageClass,
+    StorageClassFactory,
+)
+from lsst.daf.butler.datastore import FileTransferRecord
+from lsst.daf.butler.datastore.record_data import DatastoreRecordData
+from lsst.daf.butler.datastore.stored_file_info import StoredFileInfo
+from lsst.daf.butler.datastores.file_datastore.retrieve_artifacts import retrieve_and_zip
 from lsst.daf.butler.registry.interfaces import FakeDatasetRef
 from lsst.resources import ResourcePath
 
 from butler_testkit import InMemoryDatastore
+from butler_testkit.datastore._records import FILE_RECORDS_TABLE, records_of
 from tests._helpers import make_metrics
 
 ERRORS_PAGE = Path(__file__).parents[2] / "docs" / "errors.md"
@@ -41,6 +55,7 @@ class Context:
     make_datastore: Callable[..., Any]
     stored: DatasetRef  # stored, not trashed
     trashed: DatasetRef  # stored and trashed
+    directory: Path  # empty, for files
 
 
 Scenario = Callable[[Context], Iterator[Failure]]
@@ -201,7 +216,9 @@ def _self_transfer(ctx: Context) -> Iterator[Failure]:
 
 @scenario("an unknown `isolation` value")
 def _bad_isolation(ctx: Context) -> Iterator[Failure]:
-    yield Failure(lambda: ctx.make_datastore(isolation="deep"), ["'deep'", "'copy'", "'reference'"])
+    yield Failure(
+        lambda: ctx.make_datastore(isolation="deep"), ["'deep'", "'copy'", "'reference'", "'serialize'"]
+    )
     yield Failure(lambda: ctx.make_datastore(isolation=True), ["True", "'copy'"])
 
 
@@ -228,45 +245,253 @@ def _contradictory_constraints(ctx: Context) -> Iterator[Failure]:
     yield Failure(lambda: ctx.make_datastore(constraints={"accept": ["all"], "reject": ["all"]}), ["'all'"])
 
 
-@scenario(
-    "an operation not supported yet (`ingest`, `ingest_zip`, `retrieveArtifacts`, `transfer_from`, "
-    "`export`, `prepare_get_for_external_client`, `get_file_info_for_transfer`, importing records of "
-    "this datastore)"
-)
-def _not_supported(ctx: Context) -> Iterator[Failure]:
-    from lsst.daf.butler import FileDataset
-    from lsst.daf.butler.datastore.record_data import DatastoreRecordData
-    from lsst.daf.butler.datastore.stored_file_info import StoredFileInfo
-
+@scenario("`prepare_get_for_external_client`: objects in memory cannot be read by another process")
+def _external_client(ctx: Context) -> Iterator[Failure]:
     store = ctx.datastore
-    uri = ResourcePath("file:///nowhere/file.json")
-    calls = {
-        "ingest": lambda: store.ingest(FileDataset(path=uri, refs=[ctx.make_ref()]), transfer="copy"),
-        "ingest_zip": lambda: store.ingest_zip(uri, transfer="auto"),
-        "retrieveArtifacts": lambda: store.retrieveArtifacts([ctx.stored], ResourcePath("file:///tmp/x/")),
-        "transfer_from": lambda: store.transfer_from({}, [ctx.stored]),
-        "export": lambda: list(store.export([ctx.stored], directory="/tmp", transfer="copy")),
-        "prepare_get_for_external_client": lambda: store.prepare_get_for_external_client(ctx.stored),
-        "get_file_info_for_transfer": lambda: store.get_file_info_for_transfer([ctx.stored.id]),
-    }
-    for operation, call in calls.items():
-        yield Failure(call, ["InMemoryDatastore", operation])
-    yield Failure(lambda: store.ingest(), ["InMemoryDatastore", "ingest"])
-    for mode in (None, "auto", "move", "link", "symlink", "hardlink", "relsymlink", "direct"):
-        dataset = FileDataset(path=uri, refs=[ctx.make_ref()])
-        yield Failure(lambda mode=mode, dataset=dataset: store.ingest(dataset, transfer=mode), ["ingest"])
-    info = StoredFileInfo(
-        formatter="lsst.daf.butler.formatters.json.JsonFormatter",
-        path="a/b.json",
-        storageClass=ctx.stored.datasetType.storageClass,
-        component=None,
-        checksum=None,
-        file_size=1,
-    )
-    records = DatastoreRecordData(records={ctx.stored.id: {"file_datastore_records": [info]}})
     yield Failure(
-        lambda: store.import_records({store.name: records}), ["InMemoryDatastore", "import_records"]
+        lambda: store.prepare_get_for_external_client(ctx.stored),
+        ["InMemoryDatastore", "prepare_get_for_external_client"],
     )
+
+
+@scenario("a non-positive or non-integer `capacity_bytes`")
+def _bad_capacity(ctx: Context) -> Iterator[Failure]:
+    for value, shown in [(0, "0"), (-5, "-5"), ("lots", "'lots'"), (True, "True"), (1.5, "1.5")]:
+        yield Failure(lambda value=value: ctx.make_datastore(capacity_bytes=value), [shown])
+
+
+@scenario("a `formatters` value that is not a mapping")
+def _bad_formatters(ctx: Context) -> Iterator[Failure]:
+    yield Failure(lambda: ctx.make_datastore(formatters="json"), ["str", "'json'"])
+
+
+@scenario(
+    "an object its formatter cannot write, under `serialize` isolation or measured for `capacity_bytes`"
+)
+def _unserializable(ctx: Context) -> Iterator[Failure]:
+    fragments = ["BtkDict", "CatalogueJsonFormatter"]
+    for config in ({"isolation": "serialize"}, {"isolation": "reference", "capacity_bytes": 10**6}):
+        store = ctx.make_datastore(**config)
+        ref = ctx.make_ref(storage_class="BtkDict")
+        yield Failure(
+            _changes_nothing(store, lambda store=store, ref=ref: store.put(_LOCKED, ref)), fragments
+        )
+    # Writing a file of an object stored by reference.
+    store = ctx.make_datastore(isolation="reference")
+    ref = ctx.make_ref(storage_class="BtkDict")
+    store.put(_LOCKED, ref)
+    directory = ResourcePath(ctx.directory, forceDirectory=True)
+    yield Failure(_changes_nothing(store, lambda: store.retrieveArtifacts([ref], directory)), fragments)
+
+
+@scenario("no formatter configured for a dataset that must be serialized or written as a file")
+def _no_formatter(ctx: Context) -> Iterator[Failure]:
+    StorageClassFactory().registerStorageClass(StorageClass("NoFormatterDict", pytype=dict))
+    serializing = ctx.make_datastore(isolation="serialize")
+    ref = ctx.make_ref(storage_class="NoFormatterDict")
+    fragments = ["NoFormatterDict", "formatters"]
+    yield Failure(_changes_nothing(serializing, lambda: serializing.put({"a": 1}, ref)), fragments)
+    ctx.datastore.put({"a": 1}, ref)
+    yield Failure(lambda: ctx.datastore.get_file_info_for_transfer([ref.id]), fragments)
+    yield Failure(lambda: ctx.datastore.export_records([ref]), fragments)
+
+
+@scenario("a put, ingest, zip, import or transfer that would exceed `capacity_bytes`")
+def _over_capacity(ctx: Context) -> Iterator[Failure]:
+    small = ctx.make_datastore(capacity_bytes=40)
+    fragments = ["capacity_bytes=40", "bytes"]
+    yield Failure(_changes_nothing(small, lambda: small.put(make_metrics(), ctx.make_ref())), fragments)
+    archive = retrieve_and_zip([ctx.stored], ctx.directory, ctx.datastore.retrieveArtifacts)
+    yield Failure(_changes_nothing(small, lambda: small.ingest_zip(archive, "copy")), fragments)
+    transfers = ctx.datastore.get_file_info_for_transfer([ctx.stored.id])
+    yield Failure(_changes_nothing(small, lambda: small.transfer_from(transfers, [ctx.stored])), fragments)
+
+
+@scenario(
+    "a transfer mode that cannot hold a dataset in memory: `ingest`, `ingest_zip` or `transfer_from` with "
+    "`None`, `direct`, `split`, `unsafe_direct` or a link mode, or `transfer_from` with `move`"
+)
+def _unsupported_mode(ctx: Context) -> Iterator[Failure]:
+    store = ctx.datastore
+    path = ctx.directory / "file.json"
+    path.write_text("{}")
+    for mode in (None, "direct", "split", "link", "symlink", "hardlink", "relsymlink"):
+        dataset = FileDataset(path=str(path), refs=[ctx.make_ref(storage_class="BtkDict")])
+        yield Failure(
+            lambda mode=mode, dataset=dataset: store.ingest(dataset, transfer=mode), [repr(mode), "'copy'"]
+        )
+    archive = retrieve_and_zip([ctx.stored], ctx.directory, store.retrieveArtifacts)
+    for mode in (None, "direct", "symlink"):
+        yield Failure(lambda mode=mode: store.ingest_zip(archive, mode), [repr(mode), "'move'"])
+    for mode in ("move", "direct", "split", "unsafe_direct", "symlink"):
+        yield Failure(
+            lambda mode=mode: store.transfer_from({}, [ctx.make_ref()], mode), [repr(mode), "'copy'"]
+        )
+    yield Failure(lambda: store.ingest(), ["None", "ingest"])
+
+
+@scenario("`retrieveArtifacts` or `export` of a dataset that is not stored")
+def _artifacts_of_unknown(ctx: Context) -> Iterator[Failure]:
+    ref = ctx.make_ref()
+    directory = ResourcePath(ctx.directory, forceDirectory=True)
+    yield Failure(lambda: ctx.datastore.retrieveArtifacts([ctx.stored, ref], directory), [str(ref.id)])
+    yield Failure(
+        lambda: list(ctx.datastore.export([ref], directory=directory, transfer="copy")), [str(ref.id)]
+    )
+    yield Failure(lambda: list(ctx.datastore.export([ref])), [str(ref.id)])
+
+
+@scenario(
+    "`retrieveArtifacts` to a destination that is not a directory, or with `move` or an unknown transfer mode"
+)
+def _bad_retrieval(ctx: Context) -> Iterator[Failure]:
+    store = ctx.datastore
+    directory = ResourcePath(ctx.directory, forceDirectory=True)
+    not_a_directory = ResourcePath(ctx.directory / "file.txt", forceDirectory=False)
+    yield Failure(lambda: store.retrieveArtifacts([ctx.stored], not_a_directory), [str(not_a_directory)])
+    yield Failure(lambda: store.retrieveArtifacts([ctx.stored], directory, transfer="move"), ["move"])
+    yield Failure(
+        lambda: store.retrieveArtifacts([ctx.stored], directory, transfer="teleport"), ["'teleport'"]
+    )
+
+
+@scenario("`export` with `move`, or with a writing transfer mode and no directory")
+def _bad_export(ctx: Context) -> Iterator[Failure]:
+    store = ctx.datastore
+    yield Failure(
+        lambda: list(store.export([ctx.stored], directory=str(ctx.directory), transfer="move")), ["move"]
+    )
+    yield Failure(lambda: list(store.export([ctx.stored], transfer="copy")), ["'copy'"])
+
+
+@scenario("`retrieveArtifacts` or `export` onto existing files, without `overwrite`")
+def _existing_files(ctx: Context) -> Iterator[Failure]:
+    store = ctx.datastore
+    directory = ResourcePath(ctx.directory, forceDirectory=True)
+    (written,) = store.retrieveArtifacts([ctx.stored], directory)
+    yield Failure(lambda: store.retrieveArtifacts([ctx.stored], directory), [str(written)])
+    exported = ctx.directory / "export"
+    exported.mkdir()
+    (dataset,) = store.export([ctx.stored], directory=str(exported), transfer="copy")
+    yield Failure(
+        lambda: store.export([ctx.stored], directory=str(exported), transfer="copy"), [str(dataset.path)]
+    )
+
+
+@scenario(
+    "`ingest`, `ingest_zip`, `import_records` or `transfer_from` of a file that does not exist "
+    "(or a dataset with no files)"
+)
+def _missing_files(ctx: Context) -> Iterator[Failure]:
+    store = ctx.datastore
+    missing = ctx.directory / "missing.json"
+    dataset = FileDataset(path=str(missing), refs=[ctx.make_ref(storage_class="BtkDict")])
+    yield Failure(lambda: store.ingest(dataset, transfer="copy"), [str(missing)])
+    yield Failure(
+        lambda: store.ingest_zip(ResourcePath(ctx.directory / "missing.zip"), "copy"), ["missing.zip"]
+    )
+    records = _records_with_files(ctx, str(ResourcePath(missing)))
+    yield Failure(lambda: store.import_records({store.name: records}), [str(missing)])
+    ref = ctx.make_ref()
+    yield Failure(lambda: store.transfer_from({}, [ref]), [str(ref.id)])
+
+
+@scenario(
+    "`ingest`, `ingest_zip` or `import_records` of a dataset that is already stored (`transfer_from` skips "
+    "it, as every datastore does)"
+)
+def _already_stored(ctx: Context) -> Iterator[Failure]:
+    store = ctx.datastore
+    fragments = [str(ctx.stored.id)]
+    (dataset,) = store.export([ctx.stored], directory=str(ctx.directory), transfer="copy")
+    file = FileDataset(path=str(ctx.directory / dataset.path), refs=[ctx.stored], formatter=dataset.formatter)
+    yield Failure(lambda: store.ingest(file, transfer="copy"), fragments)
+    archive = retrieve_and_zip([ctx.stored], ctx.directory, store.retrieveArtifacts)
+    yield Failure(lambda: store.ingest_zip(archive, "copy"), fragments)
+    records = store.export_records([ctx.stored])
+    yield Failure(lambda: store.import_records(records), fragments)
+
+
+@scenario("a file its formatter cannot read (`ingest`, `ingest_zip`, `import_records`, `transfer_from`)")
+def _unreadable_file(ctx: Context) -> Iterator[Failure]:
+    store = ctx.datastore
+    garbage = ctx.directory / "garbage.json"
+    garbage.write_bytes(b"this is not JSON")
+    ref = ctx.make_ref(storage_class="BtkDict")
+    fragments = ["CatalogueJsonFormatter", str(ref.id)]
+    dataset = FileDataset(path=str(garbage), refs=[ref], formatter=_JSON_FORMATTER)
+    yield Failure(lambda: store.ingest(dataset, transfer="copy"), fragments)
+    info = StoredFileInfo(_JSON_FORMATTER, "garbage.json", ref.datasetType.storageClass, None, None, 16)
+    location = Location(None, ResourcePath(garbage))
+    transfers = {ref.id: [FileTransferRecord(location=location, file_info=info)]}
+    yield Failure(lambda: store.transfer_from(transfers, [ref]), fragments)
+    records = DatastoreRecordData(
+        records={ref.id: records_of(ref, info.update(path=str(ResourcePath(garbage))))}
+    )
+    yield Failure(lambda: store.import_records({store.name: records}), fragments)
+
+
+@scenario("a zip without a Butler index")
+def _zip_without_index(ctx: Context) -> Iterator[Failure]:
+    plain = ctx.directory / "plain.zip"
+    with zipfile.ZipFile(plain, "w") as archive:
+        archive.writestr("a.json", "{}")
+    yield Failure(
+        lambda: ctx.datastore.ingest_zip(ResourcePath(plain), "copy"), ["plain.zip", "_butler_zip_index"]
+    )
+    not_zip = ctx.directory / "not.zip"
+    not_zip.write_bytes(b"no")
+    yield Failure(lambda: ctx.datastore.ingest_zip(ResourcePath(not_zip), "copy"), ["not.zip"])
+
+
+@scenario("records that an in-memory datastore did not export (no dataset reference, or a relative path)")
+def _foreign_records(ctx: Context) -> Iterator[Failure]:
+    store = ctx.datastore
+    ref = ctx.make_ref()
+    info = StoredFileInfo(_JSON_FORMATTER, "a/b.json", ref.datasetType.storageClass, None, None, 1)
+    file_only = DatastoreRecordData(records={ref.id: {FILE_RECORDS_TABLE: [info]}})
+    yield Failure(lambda: store.import_records({store.name: file_only}), [str(ref.id)])
+    relative = DatastoreRecordData(records={ref.id: records_of(ref, info)})
+    yield Failure(lambda: store.import_records({store.name: relative}), [str(ref.id)])
+
+
+@scenario(
+    "`ingest` of something other than a `FileDataset`, or with a formatter that is not one; "
+    "`get_file_info_for_transfer` of something other than a dataset ID"
+)
+def _bad_file_arguments(ctx: Context) -> Iterator[Failure]:
+    store = ctx.datastore
+    path = ctx.directory / "file.json"
+    path.write_text("{}")
+    yield Failure(lambda: store.ingest(str(path), transfer="copy"), ["str"])
+    dataset = FileDataset(
+        path=str(path), refs=[ctx.make_ref(storage_class="BtkDict")], formatter="builtins.dict"
+    )
+    yield Failure(lambda: store.ingest(dataset, transfer="copy"), ["builtins.dict"])
+    yield Failure(lambda: store.get_file_info_for_transfer([str(ctx.stored.id)]), ["str"])
+
+
+_LOCKED = {"lock": threading.Lock()}
+_JSON_FORMATTER = "butler_testkit.factories._formatters.CatalogueJsonFormatter"
+
+
+def _changes_nothing(datastore: InMemoryDatastore, call: Callable[[], Any]) -> Callable[[], Any]:
+    """Wrap a failing call on another datastore than the context's, checking that it changes nothing."""
+
+    def checked() -> Any:
+        before = _snapshot(datastore)
+        try:
+            return call()
+        finally:
+            assert _snapshot(datastore) == before, f"stored state of {datastore} changed"
+
+    return checked
+
+
+def _records_with_files(ctx: Context, path: str) -> DatastoreRecordData:
+    ref = ctx.make_ref()
+    info = StoredFileInfo(_JSON_FORMATTER, path, ref.datasetType.storageClass, None, None, 1)
+    return DatastoreRecordData(records={ref.id: records_of(ref, info)})
 
 
 def _snapshot(datastore: InMemoryDatastore) -> tuple[Any, ...]:
@@ -282,14 +507,14 @@ def test_every_documented_row_has_a_scenario_and_every_scenario_a_row():
 
 
 @pytest.mark.parametrize("row", sorted(DOCUMENTED))
-def test_documented_error(row, datastore, make_ref, make_datastore):
+def test_documented_error(row, datastore, make_ref, make_datastore, tmp_path):
     if row not in SCENARIOS:
         pytest.fail(f"docs/errors.md row has no scenario: {row}")
     stored, trashed = make_ref(), make_ref()
     datastore.put(make_metrics(), stored)
     datastore.put(make_metrics(2), trashed)
     datastore.trash(trashed)
-    ctx = Context(datastore, make_ref, make_datastore, stored, trashed)
+    ctx = Context(datastore, make_ref, make_datastore, stored, trashed, tmp_path)
     failures = list(SCENARIOS[row](ctx))  # runs any setup before the snapshot
     assert failures, f"scenario for {row!r} produced no failing call"
     before = _snapshot(datastore)

@@ -28,6 +28,12 @@ class Isolation(enum.Enum):
     in-memory datastore does: fastest, but a mutation on either side is
     visible on the other."""
 
+    SERIALIZE = "serialize"
+    """Serialize at ``put`` through the formatter a ``FileDatastore`` with
+    the same ``formatters`` configuration would use, keeping the bytes in
+    memory, and deserialize at every ``get``: an object its formatter cannot
+    write fails at ``put``, as it would in production (slowest)."""
+
     @classmethod
     def from_config(cls, value: object) -> Isolation:
         """Parse the ``isolation`` configuration value.

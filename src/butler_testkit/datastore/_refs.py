@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ("dataset_key", "require_ref", "require_refs")
+__all__ = ("dataset_key", "require_id_refs", "require_ref", "require_refs")
 
 import operator
 from collections.abc import Callable, Iterable
 
 from lsst.daf.butler import DatasetRef
+from lsst.daf.butler.registry.interfaces import FakeDatasetRef
 
 
 def require_ref(candidate: object, operation: str) -> DatasetRef:
@@ -71,6 +72,41 @@ def require_refs(candidates: Iterable[object], operation: str) -> list[DatasetRe
             f"{operation}() needs a DatasetRef or an iterable of them; got {type(candidates).__name__}"
         )
     return [require_ref(candidate, operation) for candidate in candidates]
+
+
+def require_id_refs(candidates: Iterable[object], operation: str) -> list[DatasetRef | FakeDatasetRef]:
+    """Check every element of ``candidates`` is a real or registry-side reference.
+
+    Parameters
+    ----------
+    candidates : `~collections.abc.Iterable` [`object`]
+        What a bulk operation about dataset IDs was given.
+    operation : `str`
+        Name of the datastore method, used in the error message.
+
+    Returns
+    -------
+    refs : `list`
+        The `~lsst.daf.butler.DatasetRef` and ``FakeDatasetRef`` objects.
+
+    Raises
+    ------
+    TypeError
+        Raised if ``candidates`` is not iterable or holds anything else.
+    """
+    if isinstance(candidates, str | bytes) or not isinstance(candidates, Iterable):
+        raise TypeError(
+            f"{operation}() needs an iterable of dataset references; got {type(candidates).__name__}"
+        )
+    refs: list[DatasetRef | FakeDatasetRef] = []
+    for ref in candidates:
+        if not isinstance(ref, DatasetRef | FakeDatasetRef):
+            raise TypeError(
+                f"{operation}() needs DatasetRef or FakeDatasetRef elements; got "
+                f"{type(ref).__name__}: {ref!r}"
+            )
+        refs.append(ref)
+    return refs
 
 
 def _key_from_public_id(ref: DatasetRef) -> int:

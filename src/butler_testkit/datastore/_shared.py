@@ -61,9 +61,20 @@ def release_shared_state(root: ResourcePathExpression) -> bool:
     released : `bool`
         Whether there was any state to forget. Datastores still holding it
         keep working; datastores opened on the root afterwards start empty.
+
+    Notes
+    -----
+    Files the state wrote for its datasets (for exported records and
+    transfers) are deleted at once rather than when the state is
+    garbage-collected; datastores still holding it write them again if
+    they need them.
     """
     with _lock:
-        return _states.pop(_key(root), None) is not None
+        state = _states.pop(_key(root), None)
+    if state is None:
+        return False
+    state.release_artifacts()
+    return True
 
 
 def shared_state_roots() -> list[str]:

@@ -5,12 +5,21 @@ from __future__ import annotations
 __all__ = ("DatastoreState", "StateSnapshot", "StoredDataset")
 
 import collections
+import errno
 import threading
 import weakref
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from lsst.daf.butler import DatasetRef
+
+from ._artifacts import ArtifactDirectory
+from ._refs import dataset_key
+
+if TYPE_CHECKING:
+    from lsst.daf.butler.datastore.stored_file_info import StoredFileInfo
+
+    from ._serialization import SerializedDataset
 
 
 class StoredDataset:
@@ -19,24 +28,29 @@ class StoredDataset:
     Parameters
     ----------
     obj : `object`
-        The stored Python object (a private copy under ``copy`` isolation).
+        The stored Python object (a private copy under ``copy`` isolation,
+        a `SerializedDataset` under ``serialize`` isolation).
     ref : `~lsst.daf.butler.DatasetRef`
         The reference given to ``put``; its storage class is the write
         storage class and it names the dataset in URIs.
     stored_at : `float`, optional
         When it was stored, on the datastore's clock; only kept when
         datasets expire.
+    size : `int`, optional
+        Its serialized size in bytes, counted against a capacity; 0 when
+        not measured.
     """
 
     # Slots keep the per-dataset bookkeeping at one small object; every
     # extra object per dataset would cost memory and, at 100k datasets, a
     # cache miss on every removal.
-    __slots__ = ("obj", "ref", "stored_at", "trashed")
+    __slots__ = ("obj", "ref", "size", "stored_at", "trashed")
 
-    def __init__(self, obj: Any, ref: DatasetRef, stored_at: float | None = None) -> None:
+    def __init__(self, obj: Any, ref: DatasetRef, stored_at: float | None = None, size: int = 0) -> None:
         self.obj = obj
         self.ref = ref
         self.stored_at = stored_at
+        self.size = size
         self.trashed = False
 
     def __repr__(self) -> str:
@@ -57,16 +71,23 @@ class StateSnapshot:
         The stored datasets (the entries are shared, not copied).
     trashed : `list` [`int`]
         Keys of the trashed datasets, in trash order.
+    used_bytes : `int`, optional
+        Sum of the measured sizes of the datasets.
     """
 
-    __slots__ = ("_datasets", "_origin", "_trashed")
+    __slots__ = ("_datasets", "_origin", "_trashed", "_used_bytes")
 
     def __init__(
-        self, origin: DatastoreState, datasets: dict[int, StoredDataset], trashed: list[int]
+        self,
+        origin: DatastoreState,
+        datasets: dict[int, StoredDataset],
+        trashed: list[int],
+        used_bytes: int = 0,
     ) -> None:
         self._origin = weakref.ref(origin)
         self._datasets = datasets
         self._trashed = trashed
+        self._used_bytes = used_bytes
 
     def __len__(self) -> int:
         return len(self._datasets)
@@ -109,7 +130,16 @@ class DatastoreState:
     trash.
     """
 
-    __slots__ = ("__weakref__", "_by_age", "_trash_log", "_trashed_count", "datasets", "lock")
+    __slots__ = (
+        "__weakref__",
+        "_by_age",
+        "_trash_log",
+        "_trashed_count",
+        "artifacts",
+        "datasets",
+        "lock",
+        "used_bytes",
+    )
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
@@ -119,8 +149,12 @@ class DatastoreState:
         # Entries with a stored_at time, oldest first, for expiry; entries
         # removed otherwise are skipped when they come up.
         self._by_age: collections.deque[tuple[int, StoredDataset]] = collections.deque()
+        self.used_bytes = 0
+        """Sum of the measured sizes of the stored datasets."""
+        self.artifacts = ArtifactDirectory()
+        """Files written on demand for the stored datasets."""
 
-    def add(self, key: int, entry: StoredDataset) -> None:
+    def add(self, key: int, entry: StoredDataset, capacity: int | None = None) -> None:
         """Store a new dataset.
 
         Parameters
@@ -129,12 +163,17 @@ class DatastoreState:
             Integer dataset ID.
         entry : `StoredDataset`
             What to store.
+        capacity : `int`, optional
+            Byte limit that the stored sizes must stay within.
 
         Raises
         ------
         FileExistsError
             Raised if a dataset with this ID is already stored; nothing is
             changed.
+        OSError
+            Raised with ``errno.ENOSPC`` if storing the dataset would exceed
+            ``capacity``; nothing is changed.
         """
         with self.lock:
             existing = self.datasets.get(key)
@@ -143,9 +182,109 @@ class DatastoreState:
                     f"Dataset {entry.ref} is already stored (as {existing.ref}); "
                     "remove it before putting it again."
                 )
+            if capacity is not None:
+                self._check_space(entry.size, capacity, f"dataset {entry.ref}")
             self.datasets[key] = entry
+            self.used_bytes += entry.size
             if entry.stored_at is not None:
                 self._by_age.append((key, entry))
+
+    def add_all(self, entries: Iterable[StoredDataset], capacity: int | None = None) -> list[StoredDataset]:
+        """Store several new datasets, all or none.
+
+        Parameters
+        ----------
+        entries : `~collections.abc.Iterable` [`StoredDataset`]
+            What to store, with distinct dataset IDs.
+        capacity : `int`, optional
+            Byte limit that the stored sizes must stay within.
+
+        Returns
+        -------
+        added : `list` [`StoredDataset`]
+            The entries, in order.
+
+        Raises
+        ------
+        FileExistsError
+            Raised if any of the dataset IDs is already stored (or given
+            twice), naming them; nothing is changed.
+        OSError
+            Raised with ``errno.ENOSPC`` if they do not all fit within
+            ``capacity``; nothing is changed.
+        """
+        added = list(entries)
+        with self.lock:
+            datasets = self.datasets
+            seen: set[int] = set()
+            clashes = []
+            for entry in added:
+                key = dataset_key(entry.ref)
+                if key in datasets or key in seen:
+                    clashes.append(entry.ref)
+                seen.add(key)
+            if clashes:
+                shown = ", ".join(str(ref) for ref in clashes[:3])
+                more = f" and {len(clashes) - 3} more" if len(clashes) > 3 else ""
+                raise FileExistsError(
+                    f"{len(clashes)} dataset(s) are already stored: {shown}{more}; nothing was stored."
+                )
+            total = sum(entry.size for entry in added)
+            if capacity is not None:
+                self._check_space(total, capacity, f"{len(added)} dataset(s)")
+            for entry in added:
+                key = dataset_key(entry.ref)
+                datasets[key] = entry
+                if entry.stored_at is not None:
+                    self._by_age.append((key, entry))
+            self.used_bytes += total
+        return added
+
+    def _check_space(self, size: int, capacity: int, what: str) -> None:
+        if self.used_bytes + size > capacity:
+            raise OSError(
+                errno.ENOSPC,
+                f"No space left for {what} ({size} bytes): {self.used_bytes} of the datastore's "
+                f"capacity_bytes={capacity} are in use; nothing was stored",
+            )
+
+    def artifact_for(
+        self, key: int, entry: StoredDataset, produce: Callable[[], SerializedDataset]
+    ) -> StoredFileInfo:
+        """Return the file record of a stored dataset, writing its file if needed.
+
+        Parameters
+        ----------
+        key : `int`
+            Integer dataset ID.
+        entry : `StoredDataset`
+            The stored dataset.
+        produce : `~collections.abc.Callable`
+            Returns the dataset's serialized form, if the file must be
+            written.
+
+        Returns
+        -------
+        info : `~lsst.daf.butler.datastore.stored_file_info.StoredFileInfo`
+            Formatter, path relative to ``artifacts.root``, storage class and
+            size.
+
+        Raises
+        ------
+        FileNotFoundError
+            Raised if the dataset is no longer stored.
+        """
+        # Under the lock, so that no file is ever written for a dataset
+        # that a concurrent removal has already dropped.
+        with self.lock:
+            if self.datasets.get(key) is not entry:
+                raise FileNotFoundError(f"Dataset {entry.ref} is no longer stored.")
+            return self.artifacts.file_for(key, entry, produce)
+
+    def release_artifacts(self) -> None:
+        """Delete every file written on demand (they are written again when needed)."""
+        with self.lock:
+            self.artifacts.release()
 
     def expire(self, cutoff: float) -> int:
         """Remove every dataset stored at or before ``cutoff``.
@@ -199,8 +338,11 @@ class DatastoreState:
 
     def _drop(self, key: int, entry: StoredDataset) -> None:
         del self.datasets[key]
+        self.used_bytes -= entry.size
         if entry.trashed:
             self._trashed_count -= 1
+        if self.artifacts:
+            self.artifacts.discard((key,))
 
     def move_to_trash(self, keys: Iterable[int]) -> list[int]:
         """Trash the stored datasets among ``keys``.
@@ -284,12 +426,17 @@ class DatastoreState:
             # that emptying the trash a chunk at a time stays linear however
             # much else is in the trash. A key seen twice is gone the second
             # time.
+            freed = 0
             for key in self._trash_log if selected is None else selected:
                 entry = get(key)
                 if entry is not None and entry.trashed:
                     del datasets[key]
+                    freed += entry.size
                     removed.append(entry)
             self._trashed_count -= len(removed)
+            self.used_bytes -= freed
+            if self.artifacts:
+                self.artifacts.discard(dataset_key(entry.ref) for entry in removed)
             if selected is None:
                 self._trash_log = []
             else:
@@ -334,6 +481,12 @@ class DatastoreState:
         conflicts : `list` [`StoredDataset`]
             Entries that were not reinstated because their ID has been stored
             again since; the newer data wins.
+
+        Notes
+        -----
+        An undo never fails for want of space: reinstating may leave the
+        state over a datastore's ``capacity_bytes`` until something is
+        removed: a rollback restores what was there before.
         """
         with self.lock:
             datasets = self.datasets
@@ -343,6 +496,7 @@ class DatastoreState:
                     conflicts.append(entry)
                     continue
                 datasets[key] = entry
+                self.used_bytes += entry.size
                 if entry.trashed:
                     self._trashed_count += 1
                     self._trash_log.append(key)
@@ -367,7 +521,7 @@ class DatastoreState:
         """
         with self.lock:
             trashed = [key for key, _ in self._live_trash(self._trash_log)]
-            return StateSnapshot(self, dict(self.datasets), trashed)
+            return StateSnapshot(self, dict(self.datasets), trashed, self.used_bytes)
 
     def restore(self, snapshot: StateSnapshot) -> None:
         """Make the state what it was when ``snapshot`` was taken.
@@ -387,9 +541,12 @@ class DatastoreState:
                     entry.trashed = False
             else:
                 datasets.update(
-                    (key, StoredDataset(entry.obj, entry.ref, entry.stored_at))
+                    (key, StoredDataset(entry.obj, entry.ref, entry.stored_at, entry.size))
                     for key, entry in snapshot._datasets.items()
                 )
+            self.used_bytes = snapshot._used_bytes
+            if self.artifacts:
+                self.artifacts.discard_stale(datasets)
             self._by_age = collections.deque(
                 (key, entry) for key, entry in datasets.items() if entry.stored_at is not None
             )

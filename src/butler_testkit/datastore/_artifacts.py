@@ -1,0 +1,287 @@
+"""Datasets as files: their paths, and the private directory of files written on demand."""
+
+from __future__ import annotations
+
+__all__ = (
+    "WRITING_TRANSFER_MODES",
+    "ArtifactDirectory",
+    "artifact_path",
+    "check_writing_mode",
+    "whole_file_info",
+    "write_files",
+)
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+import uuid
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
+
+from lsst.daf.butler import DatasetRef
+from lsst.daf.butler.datastore.stored_file_info import StoredFileInfo
+from lsst.resources import ResourcePath
+
+if TYPE_CHECKING:
+    from ._serialization import SerializedDataset
+    from ._state import StoredDataset
+
+# Characters kept as they are in a path part; anything else becomes "_" so
+# that a data ID value can neither add directories nor need quoting.
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.+=-]")
+
+WRITING_TRANSFER_MODES = ("auto", "copy", "link", "symlink", "hardlink", "relsymlink")
+"""Modes in which datasets are written out as files: every one of them writes
+an independent file, since there is no file in the datastore to link to."""
+
+
+def _part(value: object) -> str:
+    return _UNSAFE.sub("_", str(value)) or "_"
+
+
+def artifact_path(ref: DatasetRef, extension: str) -> str:
+    """Return the path, relative to a datastore root, of a dataset's file.
+
+    ``<run>/<dataset type>/<dataset type>_<data ID values>_<dataset ID><ext>``,
+    the run's ``/`` kept as directories as a file datastore's default
+    template does. The dataset ID makes the path unique even without a
+    registry to keep data IDs unique within a run.
+
+    Parameters
+    ----------
+    ref : `~lsst.daf.butler.DatasetRef`
+        The dataset (a component reference names its parent's file).
+    extension : `str`
+        The formatter's extension, with its dot (may be empty).
+
+    Returns
+    -------
+    path : `str`
+        A relative POSIX path.
+    """
+    name = ref.datasetType.nameAndComponent()[0]
+    run = "/".join(_part(segment) for segment in ref.run.split("/") if segment)
+    values = "_".join(_part(value) for value in ref.dataId.required_values)
+    stem = f"{_part(name)}_{values}_{ref.id.hex}" if values else f"{_part(name)}_{ref.id.hex}"
+    return f"{run}/{_part(name)}/{stem}{extension}"
+
+
+class ArtifactDirectory:
+    """Files written on demand for the datasets of one datastore state.
+
+    Another datastore or Butler can only read a dataset from a file: records
+    exported for it name one, and so does what a transfer is given. This
+    directory holds those files, written the first time one is needed,
+    through the dataset's formatter. A file is deleted when its dataset
+    leaves the state (removed, forgotten, emptied from the trash, expired,
+    replaced by a restore) and the whole directory when the state is
+    garbage-collected, released, or the interpreter exits.
+
+    Notes
+    -----
+    Not locked: the owning `DatastoreState` calls it under its own lock, so
+    that a file is never written for a dataset that is being removed.
+    """
+
+    __slots__ = ("__weakref__", "_cleanup", "_files", "_root")
+
+    def __init__(self) -> None:
+        self._root: ResourcePath | None = None
+        self._cleanup: weakref.finalize[..., ArtifactDirectory] | None = None
+        self._files: dict[int, tuple[StoredDataset, StoredFileInfo, str]] = {}
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    @property
+    def root(self) -> ResourcePath:
+        """The directory, created on first use (a temporary resource).
+
+        Marked temporary so that a receiver transferring with ``auto`` copies
+        its files rather than linking to them.
+        """
+        if self._root is None:
+            path = tempfile.mkdtemp(prefix="butler-testkit-artifacts-")
+            # The finalizer must not refer to self, or self would never be
+            # collected.
+            self._cleanup = weakref.finalize(self, shutil.rmtree, path, ignore_errors=True)
+            self._root = ResourcePath(path, forceDirectory=True, isTemporary=True)
+        return self._root
+
+    @property
+    def exists(self) -> bool:
+        """Whether the directory has been created (and not released)."""
+        return self._root is not None
+
+    def file_for(
+        self, key: int, entry: StoredDataset, produce: Callable[[], SerializedDataset]
+    ) -> StoredFileInfo:
+        """Return the file record of a dataset, writing its file if needed.
+
+        Parameters
+        ----------
+        key : `int`
+            Integer dataset ID.
+        entry : `StoredDataset`
+            The stored dataset; a file written for another entry under the
+            same key is replaced.
+        produce : `~collections.abc.Callable`
+            Returns the dataset's serialized form, when the file must be
+            written.
+
+        Returns
+        -------
+        info : `~lsst.daf.butler.datastore.stored_file_info.StoredFileInfo`
+            Formatter, path relative to `root`, storage class and size.
+        """
+        known = self._files.get(key)
+        if known is not None and known[0] is entry and os.path.exists(known[2]):
+            return known[1]
+        serialized = produce()
+        relative = artifact_path(entry.ref, serialized.extension)
+        target = self.root.join(relative)
+        _write_atomically(target.ospath, serialized.data)
+        info = whole_file_info(serialized, relative, entry.ref)
+        if known is not None and known[2] != target.ospath:
+            _remove(known[2])
+        self._files[key] = (entry, info, target.ospath)
+        return info
+
+    def discard(self, keys: Iterable[int]) -> None:
+        """Delete the files of these datasets.
+
+        Parameters
+        ----------
+        keys : `~collections.abc.Iterable` [`int`]
+            Integer dataset IDs; those without a file are skipped.
+        """
+        files = self._files
+        for key in keys:
+            known = files.pop(key, None)
+            if known is not None:
+                _remove(known[2])
+
+    def discard_stale(self, datasets: Mapping[int, StoredDataset]) -> None:
+        """Delete the files of datasets that are no longer the ones stored.
+
+        Parameters
+        ----------
+        datasets : `~collections.abc.Mapping` [`int`, `StoredDataset`]
+            What is stored now.
+        """
+        stale = [key for key, known in self._files.items() if datasets.get(key) is not known[0]]
+        self.discard(stale)
+
+    def release(self) -> None:
+        """Delete the directory and everything in it; it is made again if needed."""
+        self._files.clear()
+        cleanup, self._cleanup, self._root = self._cleanup, None, None
+        if cleanup is not None:
+            cleanup()
+
+
+def _write_atomically(path: str, data: bytes) -> None:
+    """Write a file that readers never see half written."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    temporary = f"{path}.{uuid.uuid4().hex}.tmp"
+    try:
+        with open(temporary, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        _remove(temporary)
+        raise
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(path)
+
+
+def check_writing_mode(transfer: str | None, operation: str) -> None:
+    """Refuse a transfer mode in which datasets cannot be written out as files.
+
+    Parameters
+    ----------
+    transfer : `str` or `None`
+        The mode asked for.
+    operation : `str`
+        Name of the datastore method, for the message.
+
+    Raises
+    ------
+    ValueError
+        Raised for ``move`` (a datastore keeps its datasets) or an unknown
+        mode.
+    """
+    if transfer == "move":
+        raise ValueError(f"{operation} cannot move datasets out of the datastore; use 'copy'.")
+    if transfer not in WRITING_TRANSFER_MODES:
+        raise ValueError(
+            f"{operation}: unknown transfer mode {transfer!r}; use one of "
+            f"{', '.join(repr(mode) for mode in WRITING_TRANSFER_MODES)}."
+        )
+
+
+def whole_file_info(serialized: SerializedDataset, path: str, ref: DatasetRef) -> StoredFileInfo:
+    """Return the record a file datastore keeps for a file holding a whole dataset.
+
+    Parameters
+    ----------
+    serialized : `SerializedDataset`
+        The file's contents and formatter.
+    path : `str`
+        Where the file is.
+    ref : `~lsst.daf.butler.DatasetRef`
+        The dataset, with the storage class it was written with.
+
+    Returns
+    -------
+    info : `~lsst.daf.butler.datastore.stored_file_info.StoredFileInfo`
+        The record (no checksum).
+    """
+    return StoredFileInfo(
+        formatter=serialized.formatter,
+        path=path,
+        storageClass=ref.datasetType.storageClass,
+        component=None,
+        checksum=None,
+        file_size=len(serialized.data),
+    )
+
+
+def write_files(planned: list[tuple[ResourcePath, bytes]], overwrite: bool) -> None:
+    """Write files, all or none.
+
+    Parameters
+    ----------
+    planned : `list` [`tuple` [`lsst.resources.ResourcePath`, `bytes`]]
+        Each file and its contents.
+    overwrite : `bool`
+        Whether existing files may be replaced.
+
+    Raises
+    ------
+    FileExistsError
+        Raised if a file exists and ``overwrite`` is `False`, before anything
+        is written.
+    """
+    if not overwrite:
+        existing = [str(target) for target, _ in planned if target.exists()]
+        if existing:
+            more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
+            raise FileExistsError(
+                f"{existing[0]}{more} already exist(s); nothing was written (overwrite=False)."
+            )
+    written: list[ResourcePath] = []
+    try:
+        for target, data in planned:
+            target.write(data, overwrite=True)
+            written.append(target)
+    except BaseException:
+        for target in written:
+            target.remove()
+        raise
