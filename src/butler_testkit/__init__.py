@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from .conformance import Capabilities, DatastoreConformance
     from .datastore import (
         Fault,
         FaultPlan,
@@ -29,7 +30,9 @@ if TYPE_CHECKING:
 
 __all__ = (
     "ButlerProvider",
+    "Capabilities",
     "DataIdFactory",
+    "DatastoreConformance",
     "Fault",
     "FaultPlan",
     "InMemoryDatastore",
@@ -62,6 +65,8 @@ _LAZY = {
     "StorageClassScope": ".factories",
     "file_datastore_config": ".factories",
     "installed_storage_classes": ".factories",
+    "Capabilities": ".conformance",
+    "DatastoreConformance": ".conformance",
 }
 
 

@@ -1,0 +1,68 @@
+"""The datastore conformance suite: `DatastoreConformance`, `Capabilities` and the report."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..factories._bridges import make_bridge_manager
+    from ._capabilities import INGEST_TRANSFER_MODES, Capabilities, capability_names, lacks, requires
+    from ._factory import DatastoreFactory
+    from ._report import ConformanceResults, SuiteResult, TestResult, load_report, write_report
+    from ._suite import DatastoreConformance
+    from ._views import InMemoryStateView, StoredStateView, UpstreamInMemoryStateView
+
+__all__ = (
+    "INGEST_TRANSFER_MODES",
+    "Capabilities",
+    "ConformanceResults",
+    "DatastoreConformance",
+    "DatastoreFactory",
+    "InMemoryStateView",
+    "StoredStateView",
+    "SuiteResult",
+    "TestResult",
+    "UpstreamInMemoryStateView",
+    "capability_names",
+    "lacks",
+    "load_report",
+    "make_bridge_manager",
+    "requires",
+    "write_report",
+)
+
+# The pytest plugin imports the report module (through this package) with
+# the first conformance result of a run; the suite imports daf_butler, so
+# every name is loaded on first use, as in the top-level package.
+_LAZY = {
+    "INGEST_TRANSFER_MODES": "._capabilities",
+    "Capabilities": "._capabilities",
+    "capability_names": "._capabilities",
+    "lacks": "._capabilities",
+    "requires": "._capabilities",
+    "DatastoreFactory": "._factory",
+    "ConformanceResults": "._report",
+    "SuiteResult": "._report",
+    "TestResult": "._report",
+    "load_report": "._report",
+    "write_report": "._report",
+    "DatastoreConformance": "._suite",
+    "InMemoryStateView": "._views",
+    "StoredStateView": "._views",
+    "UpstreamInMemoryStateView": "._views",
+    "make_bridge_manager": "..factories._bridges",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
