@@ -1,4 +1,4 @@
-"""The datastore conformance suite: `DatastoreConformance`, `Capabilities` and the report."""
+"""The datastore conformance suite: `DatastoreConformance`, `Capabilities`, targets and the report."""
 
 from __future__ import annotations
 
@@ -8,27 +8,45 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..factories._bridges import make_bridge_manager
     from ._capabilities import INGEST_TRANSFER_MODES, Capabilities, capability_names, lacks, requires
+    from ._check import CheckResult, format_check, run_check
     from ._factory import DatastoreFactory
     from ._report import ConformanceResults, SuiteResult, TestResult, load_report, write_report
     from ._suite import DatastoreConformance
+    from ._targets import (
+        BUILTIN_TARGETS,
+        ConformanceTarget,
+        TargetError,
+        conformance_class,
+        resolve_target,
+        targets_markdown,
+    )
     from ._views import InMemoryStateView, StoredStateView, UpstreamInMemoryStateView
 
 __all__ = (
+    "BUILTIN_TARGETS",
     "INGEST_TRANSFER_MODES",
     "Capabilities",
+    "CheckResult",
     "ConformanceResults",
+    "ConformanceTarget",
     "DatastoreConformance",
     "DatastoreFactory",
     "InMemoryStateView",
     "StoredStateView",
     "SuiteResult",
+    "TargetError",
     "TestResult",
     "UpstreamInMemoryStateView",
     "capability_names",
+    "conformance_class",
+    "format_check",
     "lacks",
     "load_report",
     "make_bridge_manager",
     "requires",
+    "resolve_target",
+    "run_check",
+    "targets_markdown",
     "write_report",
 )
 
@@ -41,6 +59,9 @@ _LAZY = {
     "capability_names": "._capabilities",
     "lacks": "._capabilities",
     "requires": "._capabilities",
+    "CheckResult": "._check",
+    "format_check": "._check",
+    "run_check": "._check",
     "DatastoreFactory": "._factory",
     "ConformanceResults": "._report",
     "SuiteResult": "._report",
@@ -48,6 +69,12 @@ _LAZY = {
     "load_report": "._report",
     "write_report": "._report",
     "DatastoreConformance": "._suite",
+    "BUILTIN_TARGETS": "._targets",
+    "ConformanceTarget": "._targets",
+    "TargetError": "._targets",
+    "conformance_class": "._targets",
+    "resolve_target": "._targets",
+    "targets_markdown": "._targets",
     "InMemoryStateView": "._views",
     "StoredStateView": "._views",
     "UpstreamInMemoryStateView": "._views",

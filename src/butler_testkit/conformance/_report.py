@@ -204,9 +204,11 @@ class ConformanceResults:
         info = json.loads(str(raw))
         suite = self._suites.get(info["suite"])
         if suite is None:
-            suite = self._suites[info["suite"]] = SuiteResult(
-                info["suite"], dict(info["capabilities"]), dict(info["divergences"])
-            )
+            suite = self._suites[info["suite"]] = SuiteResult(info["suite"])
+        # A test whose capabilities or divergences fixture failed has neither.
+        if not suite.capabilities and "capabilities" in info:
+            suite.capabilities = dict(info["capabilities"])
+            suite.divergences = dict(info["divergences"])
         outcome = _phase_outcome(report)
         if outcome is None:
             return

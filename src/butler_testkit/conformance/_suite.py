@@ -6,7 +6,7 @@ __all__ = ("DatastoreConformance",)
 
 import json
 from collections.abc import Iterator, Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from lsst.daf.butler.datastore import Datastore
@@ -130,30 +130,26 @@ class DatastoreConformance(
         return None
 
     @pytest.fixture(autouse=True)
-    def _conformance_gate(
-        self, request: pytest.FixtureRequest, capabilities: Capabilities, divergences: Mapping[str, str]
-    ) -> None:
+    def _conformance_gate(self, request: pytest.FixtureRequest) -> None:
         """Record the test for the report; skip it or expect it to fail as declared."""
         item = request.node
-        checked = check_divergences(divergences, _test_names(type(self)))
-        item.user_properties.append(
-            (
-                RESULT_PROPERTY,
-                json.dumps(
-                    {
-                        "suite": type(self).conformance_name or type(self).__name__,
-                        "area": _area_of(type(self), request.function.__name__),
-                        "test": item.name,
-                        "capabilities": capabilities.to_dict(),
-                        "divergences": dict(checked),
-                    }
-                ),
-            )
-        )
+        info: dict[str, Any] = {
+            "suite": type(self).conformance_name or type(self).__name__,
+            "area": _area_of(type(self), request.function.__name__),
+            "test": item.name,
+        }
+        # Recorded before the implementer's fixtures run, so that a failing
+        # one is reported against the test, not lost.
+        slot = len(item.user_properties)
+        item.user_properties.append((RESULT_PROPERTY, json.dumps(info)))
+        capabilities = request.getfixturevalue("capabilities")
         reason = capability_skip_reason(item, capabilities)
+        divergences = check_divergences(request.getfixturevalue("divergences"), _test_names(type(self)))
+        info.update(capabilities=capabilities.to_dict(), divergences=dict(divergences))
+        item.user_properties[slot] = (RESULT_PROPERTY, json.dumps(info))
         if reason is not None:
             pytest.skip(reason)
-        divergence = divergence_for(item, checked)
+        divergence = divergence_for(item, divergences)
         if divergence is not None:
             request.applymarker(pytest.mark.xfail(strict=True, reason=f"declared divergence: {divergence}"))
 

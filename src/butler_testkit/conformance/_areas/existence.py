@@ -6,11 +6,18 @@ __all__ = ("ExistenceTests",)
 
 import pytest
 from lsst.daf.butler.datastore import DatasetRefURIs, Datastore
+from lsst.resources import ResourcePath
 
 from ...factories._bridges import make_bridge_manager
 from .._capabilities import Capabilities, lacks, requires
 from .._refs import ConformanceRefs
 from .._samples import sample_metrics, sample_value
+
+
+def _pair(uris: DatasetRefURIs) -> tuple[ResourcePath | None, dict[str, ResourcePath]]:
+    # DatasetRefURIs compares equal to any other DatasetRefURIs whatever
+    # they hold (its equality is broken upstream): compare what they hold.
+    return uris.primaryURI, dict(uris.componentURIs)
 
 
 class ExistenceTests:
@@ -62,7 +69,7 @@ class ExistenceTests:
         datastore.put(sample_metrics(), stored)
         uris = datastore.getManyURIs([stored, missing], allow_missing=True)
         assert set(uris) == {stored}
-        assert uris[stored] == datastore.getURIs(stored)
+        assert _pair(uris[stored]) == _pair(datastore.getURIs(stored))
 
     @requires("predicted_uris")
     def test_a_predicted_uri_has_the_fragment_predicted_and_the_data_id_values(
@@ -94,7 +101,7 @@ class ExistenceTests:
     def test_uris_are_the_same_on_every_call(self, datastore: Datastore, refs: ConformanceRefs) -> None:
         ref = refs.ref()
         datastore.put(sample_metrics(), ref)
-        assert datastore.getURIs(ref) == datastore.getURIs(ref)
+        assert _pair(datastore.getURIs(ref)) == _pair(datastore.getURIs(ref))
 
     def test_a_dataset_stored_again_gets_the_same_uri(
         self, datastore: Datastore, refs: ConformanceRefs
@@ -110,7 +117,7 @@ class ExistenceTests:
     def test_a_clone_reports_the_same_uris(self, datastore: Datastore, refs: ConformanceRefs) -> None:
         ref = refs.ref()
         datastore.put(sample_metrics(), ref)
-        assert datastore.clone(make_bridge_manager()).getURIs(ref) == datastore.getURIs(ref)
+        assert _pair(datastore.clone(make_bridge_manager()).getURIs(ref)) == _pair(datastore.getURIs(ref))
 
     def test_different_datasets_have_different_uris(
         self, datastore: Datastore, refs: ConformanceRefs
