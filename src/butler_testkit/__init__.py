@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         InMemoryRegistry,
         SchemaMismatchError,
     )
+    from .conformance import Capabilities, DatastoreConformance
     from .datastore import (
         Fault,
         FaultPlan,
@@ -44,8 +45,10 @@ if TYPE_CHECKING:
 __all__ = (
     "BridgeOperation",
     "ButlerProvider",
+    "Capabilities",
     "ConstraintViolationError",
     "DataIdFactory",
+    "DatastoreConformance",
     "Fault",
     "FaultPlan",
     "InMemoryBridge",
@@ -100,6 +103,8 @@ _LAZY = {
     "StorageClassScope": ".factories",
     "file_datastore_config": ".factories",
     "installed_storage_classes": ".factories",
+    "Capabilities": ".conformance",
+    "DatastoreConformance": ".conformance",
 }
 
 

@@ -79,6 +79,40 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     bench.add_argument("--seed", type=int, default=20261123, help="seed of the dataset ids")
+
+    check = commands.add_parser(
+        "check",
+        help="run the datastore conformance suite against datastores and print one matrix",
+        description=(
+            "Run the conformance suite (through pytest, one run per target) against each target and "
+            "print one matrix of areas by outcome with a column per target, with the reason of every "
+            "skip (an absent capability) and expected failure (a declared divergence). The exit status "
+            "is 0 only when no target has an unexplained failure."
+        ),
+    )
+    check.add_argument(
+        "targets",
+        nargs="*",
+        default=["inmemory"],
+        metavar="TARGET",
+        help=(
+            "inmemory (ours, the default), upstream-inmemory, file, chained, a datastore config file "
+            "(.yaml/.yml/.json with 'cls' and an optional 'conformance' section of capabilities and "
+            "divergences) or a datastore class path"
+        ),
+    )
+    check.add_argument(
+        "-n",
+        "--numprocesses",
+        dest="workers",
+        metavar="N",
+        help="pytest-xdist workers for each run: a number or 'auto' (default: no xdist)",
+    )
+    check.add_argument(
+        "-k", dest="keyword", metavar="EXPRESSION", help="run only the tests pytest -k selects"
+    )
+    check.add_argument("--seed", type=int, default=None, help="--butler-seed of the runs")
+    check.add_argument("-v", "--verbose", action="store_true", help="show pytest's output")
     return parser
 
 
@@ -144,6 +178,31 @@ def _run_datastore_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_check(args: argparse.Namespace) -> int:
+    from .conformance import TargetError, format_check, run_check
+
+    if args.workers is not None and args.workers != "auto" and not args.workers.isdigit():
+        print(
+            f"butler-testkit check: error: -n takes a number or 'auto', not {args.workers!r}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        result = run_check(
+            args.targets,
+            workers=args.workers,
+            keyword=args.keyword,
+            seed=args.seed,
+            verbose=args.verbose,
+            progress=lambda line: print(f"... {line}", file=sys.stderr, flush=True),
+        )
+    except TargetError as err:
+        print(f"butler-testkit check: error: {err}", file=sys.stderr)
+        return 2
+    print(format_check(result))
+    return 0 if result.ok else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``butler-testkit`` command.
 
@@ -155,12 +214,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     status : `int`
-        Exit status: 0 on success, 1 if a datastore failed, 2 for a usage
-        error.
+        Exit status: 0 on success, 1 if a datastore failed (a benchmark
+        operation, or a conformance test without a declared reason), 2 for a
+        usage error.
     """
     args = build_parser().parse_args(argv)
     if args.command == "bench":
         return _run_bench(args)
+    if args.command == "check":
+        return _run_check(args)
     raise AssertionError(f"unhandled command {args.command!r}")  # argparse only lets known ones through
 
 

@@ -12,11 +12,16 @@ its fixtures are available in every test without a ``conftest.py``:
   with the ``butler_faults`` marker);
 - ``butler_data_ids``: seeded, realistic data IDs and their records;
 - ``butler_refs``: resolved ``DatasetRef`` objects from a name;
-- ``butler_seed``: the seed of the current test.
+- ``butler_seed``: the seed of the current test;
+- ``butler``, ``butler_repo``, ``butler_repo_factory``: a real, isolated
+  Butler per test (configured and seeded with the ``butler_repo`` marker).
 
-Options (``pytest --help``, group "butler-testkit"): ``--butler-seed`` and
-``--butler-instrument``. Markers: ``butler_datastore(**config)``,
-``butler_faults(*faults, seed=...)`` and ``butler_data_ids(instrument=...)``.
+Options (``pytest --help``, group "butler-testkit"): ``--butler-seed``,
+``--butler-instrument`` and ``--butler-conformance-report``. Markers:
+``butler_datastore(**config)``, ``butler_faults(*faults, seed=...)``,
+``butler_data_ids(instrument=...)``, ``butler_repo(...)`` and
+``butler_capability(name)`` (used by the conformance suite, which prints its
+matrix of areas by outcome at the end of a run that included it).
 
 Heavy modules (daf_butler takes about two seconds to import) are imported
 only when a fixture is first used, so having the plugin installed costs an
@@ -64,6 +69,12 @@ DEFAULT_INSTRUMENT = "GenericCam"
 DATASTORE_MARKER_KEYS = ("name", "isolation", "constraints", "expire_after", "capacity_bytes", "formatters")
 """Configuration keys the ``butler_datastore`` marker accepts."""
 
+CAPABILITY_MARKER = "butler_capability"
+"""Marker gating a conformance test on a capability (``butler_testkit.conformance.requires``)."""
+
+CONFORMANCE_PROPERTY = "butler_conformance"
+"""``user_properties`` entry by which a conformance test reaches the report (and xdist's controller)."""
+
 
 _previous_seed = pytest.StashKey[int | None]()
 
@@ -103,6 +114,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=INSTRUMENT_NAMES,
         help=f"instrument preset of butler_data_ids unless a marker says (default: {DEFAULT_INSTRUMENT})",
     )
+    group.addoption(
+        "--butler-conformance-report",
+        dest="butler_conformance_report",
+        default=None,
+        metavar="PATH",
+        help=(
+            "write the datastore conformance report to PATH as Markdown (suffix .md) and JSON (suffix .json)"
+        ),
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -136,7 +156,14 @@ def pytest_configure(config: pytest.Config) -> None:
         "(instrument, detectors, visits, exposures, tracts, dataset_types, registry_data, "
         "dimension_config, run), e.g. @pytest.mark.butler_repo(instrument='HSC', detectors=3, visits=2)",
     )
+    config.addinivalue_line(
+        "markers",
+        f"{CAPABILITY_MARKER}(name, present=True, param=None): run a conformance test only when the "
+        "datastore has (or, with present=False, lacks) a capability; set by "
+        "butler_testkit.conformance.requires and lacks",
+    )
     config.stash[_previous_seed] = _seeds.set_session_seed(config.getoption("butler_seed"))
+    config.pluginmanager.register(_ConformanceReporter(config), "butler_testkit-conformance-report")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -426,3 +453,44 @@ def butler(butler_repo: TestRepository) -> Butler:
     seeded by the ``butler_repo`` marker. See ``butler_repo``.
     """
     return butler_repo.butler
+
+
+class _ConformanceReporter:
+    """Collects conformance results; prints the matrix and writes the report.
+
+    The report module is imported with the first conformance result, so a
+    run without the suite pays nothing for it. Under xdist the controller
+    sees every worker's reports, with their ``user_properties``.
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        self._config = config
+        self._worker = hasattr(config, "workerinput")
+        self._results: Any = None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self._worker or not any(name == CONFORMANCE_PROPERTY for name, _ in report.user_properties):
+            return
+        if self._results is None:
+            from .conformance._report import ConformanceResults
+
+            self._results = ConformanceResults()
+        self._results.add(report, CONFORMANCE_PROPERTY)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self._results is None:
+            return
+        from .conformance._report import format_matrix
+
+        terminalreporter.write_sep("=", "butler-testkit datastore conformance")
+        for line in format_matrix(self._results.suites()):
+            terminalreporter.write_line(line)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        path = self._config.getoption("butler_conformance_report")
+        if path is None or self._worker:
+            return
+        from .conformance._report import write_report
+
+        write_report(path, [] if self._results is None else self._results.suites())

@@ -1,0 +1,95 @@
+"""The datastore conformance suite: `DatastoreConformance`, `Capabilities`, targets and the report."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..factories._bridges import make_bridge_manager
+    from ._capabilities import INGEST_TRANSFER_MODES, Capabilities, capability_names, lacks, requires
+    from ._check import CheckResult, format_check, run_check
+    from ._factory import DatastoreFactory
+    from ._report import ConformanceResults, SuiteResult, TestResult, load_report, write_report
+    from ._suite import DatastoreConformance
+    from ._targets import (
+        BUILTIN_TARGETS,
+        ConformanceTarget,
+        TargetError,
+        conformance_class,
+        resolve_target,
+        targets_markdown,
+    )
+    from ._views import InMemoryStateView, StoredStateView, UpstreamInMemoryStateView
+
+__all__ = (
+    "BUILTIN_TARGETS",
+    "INGEST_TRANSFER_MODES",
+    "Capabilities",
+    "CheckResult",
+    "ConformanceResults",
+    "ConformanceTarget",
+    "DatastoreConformance",
+    "DatastoreFactory",
+    "InMemoryStateView",
+    "StoredStateView",
+    "SuiteResult",
+    "TargetError",
+    "TestResult",
+    "UpstreamInMemoryStateView",
+    "capability_names",
+    "conformance_class",
+    "format_check",
+    "lacks",
+    "load_report",
+    "make_bridge_manager",
+    "requires",
+    "resolve_target",
+    "run_check",
+    "targets_markdown",
+    "write_report",
+)
+
+# The pytest plugin imports the report module (through this package) with
+# the first conformance result of a run; the suite imports daf_butler, so
+# every name is loaded on first use, as in the top-level package.
+_LAZY = {
+    "INGEST_TRANSFER_MODES": "._capabilities",
+    "Capabilities": "._capabilities",
+    "capability_names": "._capabilities",
+    "lacks": "._capabilities",
+    "requires": "._capabilities",
+    "CheckResult": "._check",
+    "format_check": "._check",
+    "run_check": "._check",
+    "DatastoreFactory": "._factory",
+    "ConformanceResults": "._report",
+    "SuiteResult": "._report",
+    "TestResult": "._report",
+    "load_report": "._report",
+    "write_report": "._report",
+    "DatastoreConformance": "._suite",
+    "BUILTIN_TARGETS": "._targets",
+    "ConformanceTarget": "._targets",
+    "TargetError": "._targets",
+    "conformance_class": "._targets",
+    "resolve_target": "._targets",
+    "targets_markdown": "._targets",
+    "InMemoryStateView": "._views",
+    "StoredStateView": "._views",
+    "UpstreamInMemoryStateView": "._views",
+    "make_bridge_manager": "..factories._bridges",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,102 @@
+"""Conversion: reading as another storage class, and converting what is put."""
+
+from __future__ import annotations
+
+__all__ = ("ConversionTests",)
+
+import pytest
+from lsst.daf.butler.datastore import Datastore
+
+from ...factories import MetricsRecord, MetricsRecordModel
+from .._refs import ConformanceRefs
+from .._samples import sample_data, sample_metrics, sample_value
+
+
+class ConversionTests:
+    """Storage-class overrides on read, and converters on put."""
+
+    conformance_area = "conversion"
+
+    def test_reading_as_the_model_returns_a_model(self, datastore: Datastore, refs: ConformanceRefs) -> None:
+        ref = refs.ref()
+        datastore.put(sample_metrics(), ref)
+        assert datastore.get(ref, storageClass="BtkMetricsModel") == sample_value("BtkMetricsModel")
+
+    def test_reading_as_a_dictionary_returns_a_dict(
+        self, datastore: Datastore, refs: ConformanceRefs
+    ) -> None:
+        ref = refs.ref()
+        datastore.put(sample_metrics(), ref)
+        assert datastore.get(ref, storageClass="BtkMetricsDict") == sample_value("BtkMetricsDict")
+
+    def test_reading_the_data_component_as_a_tuple(self, datastore: Datastore, refs: ConformanceRefs) -> None:
+        ref = refs.ref()
+        datastore.put(sample_metrics(), ref)
+        data = datastore.get(ref.makeComponentRef("data"), storageClass="BtkTuple")
+        assert data == tuple(sample_data())
+
+    def test_an_overridden_reference_reads_as_the_storage_class_argument_does(
+        self, datastore: Datastore, refs: ConformanceRefs
+    ) -> None:
+        ref = refs.ref()
+        datastore.put(sample_metrics(), ref)
+        by_ref = datastore.get(ref.overrideStorageClass("BtkMetricsModel"))
+        assert isinstance(by_ref, MetricsRecordModel)
+        assert by_ref == datastore.get(ref, storageClass="BtkMetricsModel")
+
+    def test_an_incompatible_override_raises_value_error(
+        self, datastore: Datastore, refs: ConformanceRefs
+    ) -> None:
+        ref = refs.ref()
+        datastore.put(sample_metrics(), ref)
+        with pytest.raises(ValueError):
+            datastore.get(ref, storageClass="BtkImage")
+
+    def test_an_unknown_parameter_on_an_overridden_read_raises_key_error(
+        self, datastore: Datastore, refs: ConformanceRefs
+    ) -> None:
+        ref = refs.ref()
+        datastore.put(sample_metrics(), ref)
+        with pytest.raises(KeyError):
+            datastore.get(
+                ref.makeComponentRef("data"), storageClass="BtkTuple", parameters={"no_such_parameter": 1}
+            )
+
+    def test_a_dict_put_as_a_record_without_components_is_converted(
+        self, datastore: Datastore, refs: ConformanceRefs
+    ) -> None:
+        ref = refs.ref("metric_whole", "BtkMetricsNoComponents")
+        datastore.put(sample_value("BtkMetricsDict"), ref)
+        retrieved = datastore.get(ref)
+        assert type(retrieved) is MetricsRecord
+        assert retrieved == sample_metrics()
+
+    def test_a_model_put_as_the_composite_is_converted(
+        self, datastore: Datastore, refs: ConformanceRefs
+    ) -> None:
+        ref = refs.ref()
+        datastore.put(sample_value("BtkMetricsModel"), ref)
+        assert datastore.get(ref) == sample_metrics()
+
+    def test_a_model_read_as_a_dictionary(self, datastore: Datastore, refs: ConformanceRefs) -> None:
+        ref = refs.ref("metric_model", "BtkMetricsModel")
+        datastore.put(sample_value("BtkMetricsModel"), ref)
+        assert datastore.get(ref, storageClass="BtkMetricsDict") == sample_value("BtkMetricsDict")
+
+    def test_a_component_only_the_read_storage_class_defines(
+        self, datastore: Datastore, refs: ConformanceRefs
+    ) -> None:
+        ref = refs.ref("metric_whole", "BtkMetricsNoComponents")
+        datastore.put(sample_metrics(), ref)
+        component = ref.overrideStorageClass("BtkMetrics").makeComponentRef("summary")
+        assert datastore.get(component) == sample_metrics().summary
+
+    def test_reading_converted_changes_nothing_stored(
+        self, datastore: Datastore, refs: ConformanceRefs
+    ) -> None:
+        ref = refs.ref()
+        datastore.put(sample_metrics(), ref)
+        datastore.get(ref, storageClass="BtkMetricsDict")
+        retrieved = datastore.get(ref)
+        assert type(retrieved) is MetricsRecord
+        assert retrieved == sample_metrics()

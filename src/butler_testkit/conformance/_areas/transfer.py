@@ -1,0 +1,191 @@
+"""Transfer: between datastores, ingest, zips, artifact retrieval and export."""
+
+from __future__ import annotations
+
+__all__ = ("TransferTests",)
+
+import json
+from pathlib import Path
+
+import pytest
+from lsst.daf.butler import DatasetRef, FileDataset
+from lsst.daf.butler.datastore import Datastore
+from lsst.daf.butler.datastores.file_datastore.retrieve_artifacts import retrieve_and_zip
+from lsst.resources import ResourcePath
+
+from .._capabilities import INGEST_TRANSFER_MODES, lacks, requires
+from .._factory import DatastoreFactory
+from .._refs import ConformanceRefs
+from .._samples import sample_metrics, sample_value
+
+
+def _dataset_file(directory: Path, name: str) -> Path:
+    """Write the catalogue's ``BtkDict`` sample as its JSON formatter writes it."""
+    path = directory / f"{name}.json"
+    path.write_text(json.dumps(sample_value("BtkDict")))
+    return path
+
+
+def _outside_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("outside_the_datastore")
+
+
+def _stored(datastore: Datastore, refs: ConformanceRefs, count: int = 1) -> list[DatasetRef]:
+    stored = refs.refs(count, "transferred", "BtkDict")
+    for ref in stored:
+        datastore.put(sample_value("BtkDict"), ref)
+    return stored
+
+
+class TransferTests:
+    """Moving datasets between datastores and files."""
+
+    conformance_area = "transfer"
+
+    def test_transfer_copies_a_dataset_from_another_datastore(
+        self, datastore: Datastore, datastore_factory: DatastoreFactory, refs: ConformanceRefs
+    ) -> None:
+        source = datastore_factory()
+        ref = refs.ref()
+        source.put(sample_metrics(), ref)
+        datastore.transfer(source, ref)
+        assert datastore.get(ref) == sample_metrics()
+        assert source.get(ref) == sample_metrics()
+
+    def test_transferring_to_itself_raises_assertion_error(
+        self, datastore: Datastore, refs: ConformanceRefs
+    ) -> None:
+        ref = refs.ref()
+        datastore.put(sample_metrics(), ref)
+        with pytest.raises(AssertionError):
+            datastore.transfer(datastore, ref)
+
+    def test_transferring_an_unknown_dataset_raises_file_not_found(
+        self, datastore: Datastore, datastore_factory: DatastoreFactory, refs: ConformanceRefs
+    ) -> None:
+        ref = refs.ref()
+        with pytest.raises(FileNotFoundError):
+            datastore.transfer(datastore_factory(), ref)
+        assert not datastore.exists(ref)
+
+    @requires("copies_on_get")
+    def test_a_transferred_dataset_shares_nothing_with_its_source(
+        self, datastore: Datastore, datastore_factory: DatastoreFactory, refs: ConformanceRefs
+    ) -> None:
+        source = datastore_factory()
+        ref = refs.ref()
+        source.put(sample_metrics(), ref)
+        datastore.transfer(source, ref)
+        datastore.get(ref).data.clear()
+        source.get(ref).data.clear()
+        assert datastore.get(ref) == sample_metrics()
+        assert source.get(ref) == sample_metrics()
+
+    @requires("ingest_transfer_modes", param="transfer")
+    @pytest.mark.parametrize("transfer", INGEST_TRANSFER_MODES)
+    def test_an_ingested_file_is_readable(
+        self,
+        datastore: Datastore,
+        refs: ConformanceRefs,
+        tmp_path_factory: pytest.TempPathFactory,
+        transfer: str,
+    ) -> None:
+        ref = refs.ref("ingested", "BtkDict")
+        path = _dataset_file(_outside_directory(tmp_path_factory), "ingested")
+        datastore.ingest(FileDataset(path=str(path), refs=[ref]), transfer=transfer)
+        assert datastore.exists(ref)
+        assert datastore.get(ref) == sample_value("BtkDict")
+
+    @lacks("ingest_transfer_modes")
+    def test_ingest_raises_not_implemented(
+        self, datastore: Datastore, refs: ConformanceRefs, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        ref = refs.ref("ingested", "BtkDict")
+        path = _dataset_file(_outside_directory(tmp_path_factory), "ingested")
+        with pytest.raises(NotImplementedError):
+            datastore.ingest(FileDataset(path=str(path), refs=[ref]), transfer="copy")
+        assert not datastore.exists(ref)
+
+    @lacks("zip_ingest")
+    def test_zip_ingest_raises_not_implemented(
+        self, datastore: Datastore, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        zip_path = ResourcePath(_outside_directory(tmp_path_factory) / "datasets.zip")
+        with pytest.raises(NotImplementedError):
+            datastore.ingest_zip(zip_path, transfer="copy")
+
+    @requires("zip_ingest")
+    def test_a_zip_of_retrieved_artifacts_ingests_into_another_datastore(
+        self,
+        datastore: Datastore,
+        datastore_factory: DatastoreFactory,
+        refs: ConformanceRefs,
+        tmp_path_factory: pytest.TempPathFactory,
+    ) -> None:
+        source = datastore_factory()
+        stored = _stored(source, refs, 2)
+        zip_path = retrieve_and_zip(stored, _outside_directory(tmp_path_factory), source.retrieveArtifacts)
+        datastore.ingest_zip(zip_path, transfer="copy")
+        assert all(datastore.get(ref) == sample_value("BtkDict") for ref in stored)
+
+    @requires("artifact_retrieval")
+    def test_retrieving_artifacts_copies_every_one(
+        self, datastore: Datastore, refs: ConformanceRefs, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        stored = _stored(datastore, refs, 2)
+        destination = ResourcePath(_outside_directory(tmp_path_factory), forceDirectory=True)
+        retrieved = datastore.retrieveArtifacts(stored, destination, transfer="copy")
+        assert len(retrieved) == len(stored)
+        assert all(path.exists() for path in retrieved)
+
+    @lacks("artifact_retrieval")
+    def test_retrieving_artifacts_raises_not_implemented(
+        self, datastore: Datastore, refs: ConformanceRefs, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        stored = _stored(datastore, refs)
+        destination = ResourcePath(_outside_directory(tmp_path_factory), forceDirectory=True)
+        with pytest.raises(NotImplementedError):
+            datastore.retrieveArtifacts(stored, destination, transfer="copy")
+
+    @requires("persistent_artifacts")
+    def test_export_describes_every_dataset(
+        self, datastore: Datastore, refs: ConformanceRefs, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        stored = _stored(datastore, refs, 2)
+        exported = list(datastore.export(stored, directory=_outside_directory(tmp_path_factory)))
+        assert {ref.id for dataset in exported for ref in dataset.refs} == {ref.id for ref in stored}
+
+    @lacks("persistent_artifacts")
+    def test_export_raises_not_implemented(
+        self, datastore: Datastore, refs: ConformanceRefs, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        stored = _stored(datastore, refs)
+        with pytest.raises(NotImplementedError):
+            list(datastore.export(stored, directory=_outside_directory(tmp_path_factory)))
+
+    @lacks("persistent_artifacts")
+    def test_transfer_from_raises_not_implemented(self, datastore: Datastore) -> None:
+        with pytest.raises(NotImplementedError):
+            datastore.transfer_from({}, [])
+
+    @lacks("persistent_artifacts")
+    def test_file_information_for_transfer_raises_not_implemented(
+        self, datastore: Datastore, refs: ConformanceRefs
+    ) -> None:
+        stored = _stored(datastore, refs)
+        with pytest.raises(NotImplementedError):
+            datastore.get_file_info_for_transfer([ref.id for ref in stored])
+
+    @lacks("persistent_artifacts")
+    def test_preparing_a_get_for_another_process_raises_not_implemented(
+        self, datastore: Datastore, refs: ConformanceRefs
+    ) -> None:
+        (ref,) = _stored(datastore, refs)
+        with pytest.raises(NotImplementedError):
+            datastore.prepare_get_for_external_client(ref)
+
+    @requires("persistent_artifacts")
+    def test_preparing_a_get_of_an_unknown_dataset_for_another_process_returns_none(
+        self, datastore: Datastore, refs: ConformanceRefs
+    ) -> None:
+        assert datastore.prepare_get_for_external_client(refs.ref()) is None
