@@ -59,6 +59,11 @@ class Capabilities:
     records_export : `bool`
         ``export_records`` of a dataset, passed to ``import_records`` of a
         fresh datastore, makes the dataset readable there.
+    file_transfers : `bool`
+        Datasets leave and enter as files: ``export`` describes a file per
+        dataset, ``get_file_info_for_transfer`` names them, and
+        ``transfer_from`` another datastore of the same configuration copies
+        datasets in.
     predicted_uris : `bool`
         ``getURIs(ref, predict=True)`` names where a dataset that is not
         stored would go, with the fragment ``predicted``.
@@ -95,6 +100,7 @@ class Capabilities:
     artifact_retrieval: bool = False
     zip_ingest: bool = False
     records_export: bool = False
+    file_transfers: bool = False
     predicted_uris: bool = False
     refuses_reput: bool = False
     copies_on_get: bool = False
@@ -243,7 +249,7 @@ def requires(name: str, *, param: str | None = None) -> pytest.MarkDecorator:
     return pytest.mark.butler_capability(name, present=True, param=param)
 
 
-def lacks(name: str) -> pytest.MarkDecorator:
+def lacks(name: str, *, param: str | None = None) -> pytest.MarkDecorator:
     """Mark a conformance test as applying only when a capability is absent.
 
     Parameters
@@ -251,12 +257,17 @@ def lacks(name: str) -> pytest.MarkDecorator:
     name : `str`
         The capability, e.g. ``zip_ingest`` for "``ingest_zip`` raises
         `NotImplementedError`".
+    param : `str`, optional
+        For a set-valued capability (``ingest_transfer_modes``): the test
+        parameter whose value must be missing from a set that is not empty
+        (e.g. "a transfer mode the datastore does not support is refused").
 
     Returns
     -------
     marker : `pytest.MarkDecorator`
-        The ``butler_capability`` marker; when the capability is present the
-        test is skipped with a reason naming it.
+        The ``butler_capability`` marker; when the capability is present (or
+        holds the parameter's value) the test is skipped with a reason
+        naming it.
 
     Raises
     ------
@@ -264,7 +275,7 @@ def lacks(name: str) -> pytest.MarkDecorator:
         Raised if ``name`` is not a capability.
     """
     _check_name(name)
-    return pytest.mark.butler_capability(name, present=False, param=None)
+    return pytest.mark.butler_capability(name, present=False, param=param)
 
 
 def _check_name(name: str) -> None:

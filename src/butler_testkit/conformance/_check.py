@@ -213,5 +213,6 @@ def format_check(result: CheckResult) -> str:
         lines.append(f"butler-testkit check: FAILED: {', '.join(failing)} (unexplained failures above)")
     else:
         names = ", ".join(suite.name for suite in result.suites)
-        lines.append(f"butler-testkit check: OK: {names} conform (every skip and divergence is explained)")
+        verb = "conforms" if len(result.suites) == 1 else "conform"
+        lines.append(f"butler-testkit check: OK: {names} {verb} (every skip and divergence is explained)")
     return "\n".join(lines)

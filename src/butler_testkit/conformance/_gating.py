@@ -46,8 +46,10 @@ def capability_skip_reason(item: pytest.Item, capabilities: Capabilities) -> str
             value = item.callspec.params[param] if hasattr(item, "callspec") else None
             if not capabilities.has(name):
                 return f"needs capability {name}"
-            if value not in getattr(capabilities, name):
+            if wanted_present and value not in getattr(capabilities, name):
                 return f"capability {name} lacks {value!r}"
+            if not wanted_present and value in getattr(capabilities, name):
+                return f"applies only without {value!r} in capability {name}"
             continue
         if capabilities.has(name) != wanted_present:
             return f"needs capability {name}" if wanted_present else f"applies only without capability {name}"

@@ -25,8 +25,11 @@ class RecordTests:
         ref = refs.ref()
         datastore.put(sample_metrics(), ref)
         exported = datastore.export_records([ref])
-        # The same configuration, and so the same artifacts, with no records.
-        fresh = Datastore.fromConfig(DatastoreConfig(datastore.config.toDict()), make_bridge_manager())
+        # The same configuration and name (records are read by datastore
+        # name), and so the same artifacts, with no records.
+        config = datastore.config.toDict()
+        config.setdefault("name", datastore.name)
+        fresh = Datastore.fromConfig(DatastoreConfig(config), make_bridge_manager())
         assert not fresh.knows(ref)
         fresh.import_records(exported)
         assert fresh.get(ref) == sample_metrics()

@@ -96,6 +96,22 @@ class TransferTests:
         assert datastore.exists(ref)
         assert datastore.get(ref) == sample_value("BtkDict")
 
+    @lacks("ingest_transfer_modes", param="transfer")
+    @pytest.mark.parametrize("transfer", INGEST_TRANSFER_MODES)
+    def test_an_unsupported_transfer_mode_is_refused_and_stores_nothing(
+        self,
+        datastore: Datastore,
+        refs: ConformanceRefs,
+        tmp_path_factory: pytest.TempPathFactory,
+        transfer: str,
+    ) -> None:
+        ref = refs.ref("ingested", "BtkDict")
+        path = _dataset_file(_outside_directory(tmp_path_factory), "ingested")
+        with pytest.raises(NotImplementedError):
+            datastore.ingest(FileDataset(path=str(path), refs=[ref]), transfer=transfer)
+        assert not datastore.knows(ref)
+        assert path.exists()
+
     @lacks("ingest_transfer_modes")
     def test_ingest_raises_not_implemented(
         self, datastore: Datastore, refs: ConformanceRefs, tmp_path_factory: pytest.TempPathFactory
@@ -147,7 +163,7 @@ class TransferTests:
         with pytest.raises(NotImplementedError):
             datastore.retrieveArtifacts(stored, destination, transfer="copy")
 
-    @requires("persistent_artifacts")
+    @requires("file_transfers")
     def test_export_describes_every_dataset(
         self, datastore: Datastore, refs: ConformanceRefs, tmp_path_factory: pytest.TempPathFactory
     ) -> None:
@@ -155,7 +171,29 @@ class TransferTests:
         exported = list(datastore.export(stored, directory=_outside_directory(tmp_path_factory)))
         assert {ref.id for dataset in exported for ref in dataset.refs} == {ref.id for ref in stored}
 
-    @lacks("persistent_artifacts")
+    @requires("file_transfers")
+    def test_transfer_from_the_files_of_another_datastore_copies_its_datasets(
+        self, datastore: Datastore, datastore_factory: DatastoreFactory, refs: ConformanceRefs
+    ) -> None:
+        source = datastore_factory()
+        stored = _stored(source, refs, 2)
+        files = source.get_file_info_for_transfer([ref.id for ref in stored])
+        accepted, _ = datastore.transfer_from(files, stored, transfer="copy")
+        assert {ref.id for ref in accepted} == {ref.id for ref in stored}
+        assert all(datastore.get(ref) == sample_value("BtkDict") for ref in stored)
+        source.remove(stored[0])
+        assert datastore.get(stored[0]) == sample_value("BtkDict")
+
+    @requires("file_transfers")
+    def test_file_information_for_transfer_names_a_file_per_dataset(
+        self, datastore: Datastore, refs: ConformanceRefs
+    ) -> None:
+        stored = _stored(datastore, refs, 2)
+        info = datastore.get_file_info_for_transfer([ref.id for ref in stored])
+        assert set(info) == {ref.id for ref in stored}
+        assert all(file.location.uri.exists() for files in info.values() for file in files)
+
+    @lacks("file_transfers")
     def test_export_raises_not_implemented(
         self, datastore: Datastore, refs: ConformanceRefs, tmp_path_factory: pytest.TempPathFactory
     ) -> None:
@@ -163,12 +201,12 @@ class TransferTests:
         with pytest.raises(NotImplementedError):
             list(datastore.export(stored, directory=_outside_directory(tmp_path_factory)))
 
-    @lacks("persistent_artifacts")
+    @lacks("file_transfers")
     def test_transfer_from_raises_not_implemented(self, datastore: Datastore) -> None:
         with pytest.raises(NotImplementedError):
             datastore.transfer_from({}, [])
 
-    @lacks("persistent_artifacts")
+    @lacks("file_transfers")
     def test_file_information_for_transfer_raises_not_implemented(
         self, datastore: Datastore, refs: ConformanceRefs
     ) -> None:
