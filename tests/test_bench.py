@@ -45,6 +45,14 @@ def test_report_shows_ratios_linearity_and_design_targets(small_report):
     assert "n=200" in text and "n=20" in text
 
 
+def test_snapshot_and_restore_are_timed_for_our_datastores_only(small_report):
+    assert set(small_report.snapshot) == {"ours-reference", "ours-copy"}
+    assert all(taken > 0 and restored > 0 for taken, restored in small_report.snapshot.values())
+    text = format_report(small_report)
+    assert "Snapshot and restore of the whole state holding n=200 datasets" in text
+    assert "upstream: snapshot" not in text
+
+
 def test_design_targets_are_left_out_without_both_reference_targets():
     report = run_bench([resolve_target("ours-copy")], n=100, rounds=1)
     assert "DESIGN.md targets" not in format_report(report)

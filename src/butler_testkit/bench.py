@@ -39,6 +39,7 @@ from lsst.daf.butler.registry.interfaces import DatastoreRegistryBridgeManager
 from lsst.daf.butler.tests import DummyRegistry
 
 from .bridge import InMemoryRegistry
+from .datastore import InMemoryDatastore
 from .factories import MetricsRecord, installed_storage_classes
 
 _JSON_FORMATTER = "lsst.daf.butler.formatters.json.JsonFormatter"
@@ -74,7 +75,9 @@ OPERATIONS = ("put", "get", "component get", "exists", "mexists", "getURI", "tra
 TRASH_AND_EMPTY = "trash + emptyTrash"
 # Not timed: bytes retained per stored dataset.
 MEMORY = "memory"
-MEASUREMENTS = (*OPERATIONS, MEMORY)
+SNAPSHOT = "snapshot"
+"""Snapshot and restore of a full datastore, for targets that have them (ours)."""
+MEASUREMENTS = (*OPERATIONS, MEMORY, SNAPSHOT)
 """What ``--operations`` can select; ``put`` is always measured, as it fills
 the datastores."""
 
@@ -213,7 +216,11 @@ class BenchReport:
     environment : `str`
         Python, platform and package versions.
     measured : `tuple` [`str`, ...]
-        The operations timed (in report order) and, if measured, ``memory``.
+        The operations timed (in report order) and, if measured, ``memory``
+        and ``snapshot``.
+    snapshot : `dict` [`str`, `tuple` [`float`, `float`]]
+        Per target that has ``snapshot()`` and ``restore()``, the best
+        seconds of one snapshot and of one restore of ``n`` datasets.
     """
 
     n: int
@@ -224,6 +231,7 @@ class BenchReport:
     memory: dict[str, float]
     environment: str
     measured: tuple[str, ...] = MEASUREMENTS
+    snapshot: dict[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
 
     @property
     def rows(self) -> list[str]:
@@ -405,6 +413,39 @@ def _retained_bytes_per_dataset(
     return (after - before) / (len(refs) - 1)
 
 
+def _snapshot_seconds(
+    target: BenchTarget, refs: Sequence[DatasetRef], obj: Any, root: str, rounds: int
+) -> tuple[float, float] | None:
+    """Best seconds of one ``snapshot()`` and one ``restore()`` of a full datastore.
+
+    Each round restores a snapshot taken before a tenth of the datasets was
+    forgotten, so that every restore has real work to do. `None` for a
+    datastore that is not ours (no other has snapshots).
+    """
+    datastore = target.create(root)
+    if not isinstance(datastore, InMemoryDatastore):
+        return None
+    with _blaming(target.label, "put"):
+        for ref in refs:
+            datastore.put(obj, ref)
+    removed = refs[::10]
+    best_snapshot = best_restore = float("inf")
+    with _blaming(target.label, SNAPSHOT), _gc_paused():
+        for _ in range(rounds):
+            start = time.perf_counter()
+            baseline = datastore.snapshot()
+            best_snapshot = min(best_snapshot, time.perf_counter() - start)
+            datastore.forget(removed)
+            start = time.perf_counter()
+            datastore.restore(baseline)
+            best_restore = min(best_restore, time.perf_counter() - start)
+    if not all(datastore.knows(ref) for ref in removed):
+        raise RuntimeError(
+            f"{target.label}: restore() did not bring back the datasets forgotten after snapshot()."
+        )
+    return best_snapshot, best_restore
+
+
 def _environment() -> str:
     versions = []
     for package in ("lsst-daf-butler", "butler-testkit"):
@@ -468,7 +509,7 @@ def run_bench(
     if "emptyTrash" in wanted:
         wanted.add("trash")
     measured = tuple(name for name in MEASUREMENTS if name in wanted)
-    operations = tuple(name for name in measured if name != MEMORY)
+    operations = tuple(name for name in measured if name in OPERATIONS)
     say = progress or (lambda line: None)
     obj = MetricsRecord(summary={"mean": 1.5, "sigma": 0.25}, output={"n": 3}, data=[1, 2, 3])
     with installed_storage_classes(), tempfile.TemporaryDirectory(prefix="butler-testkit-bench-") as root:
@@ -485,7 +526,14 @@ def run_bench(
                 target.label: _retained_bytes_per_dataset(target, refs, obj, f"{root}/memory/{index}")
                 for index, target in enumerate(targets)
             }
-    return BenchReport(n, rounds, labels, seconds, small_seconds, memory, _environment(), measured)
+        snapshot: dict[str, tuple[float, float]] = {}
+        if SNAPSHOT in measured:
+            say("timing snapshot and restore")
+            for index, target in enumerate(targets):
+                costs = _snapshot_seconds(target, refs, obj, f"{root}/snapshot/{index}", rounds)
+                if costs is not None:
+                    snapshot[target.label] = costs
+    return BenchReport(n, rounds, labels, seconds, small_seconds, memory, _environment(), measured, snapshot)
 
 
 def _ratio_cell(value: float, reference: float, unit: str) -> str:
@@ -541,6 +589,12 @@ def format_report(report: BenchReport) -> str:
             f"{report.seconds[label][row] / report.small_seconds[label][row]:.2f}" for label in report.labels
         ]
         lines.append(row.ljust(width) + "".join(cell.ljust(column) for cell in cells))
+    if report.snapshot:
+        lines += ["", f"Snapshot and restore of the whole state holding n={report.n} datasets (per call):"]
+        lines += [
+            f"  {label}: snapshot {taken * 1e3:,.1f} ms, restore {restored * 1e3:,.1f} ms"
+            for label, (taken, restored) in report.snapshot.items()
+        ]
     if {"ours-reference", "upstream"} <= set(report.labels):
         lines += ["", *_design_target_lines(report)]
     if TRASH_AND_EMPTY in rows:

@@ -75,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_measurement_names,
         help=(
             "measure only these, comma-separated: put, get, component-get, exists, mexists, getURI, "
-            "trash, emptyTrash, memory (default: all; put is always timed, emptyTrash brings trash)"
+            "trash, emptyTrash, memory, snapshot (snapshot and restore, for datastores that have them) "
+            "(default: all; put is always timed, emptyTrash brings trash)"
         ),
     )
     bench.add_argument("--seed", type=int, default=20261123, help="seed of the dataset ids")
