@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 
@@ -78,6 +79,22 @@ def test_repositories_are_isolated(tmp_path):
         assert "tagged" not in second.butler.collections.query("*")
         assert list(second.butler.registry.queryDatasetTypes()) == []
         assert not second.butler._datastore.knows(ref)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_garbage_collector_is_left_as_it_was(tmp_path, enabled):
+    # Setup pauses the cyclic collector; it must come back as the test had it.
+    was_enabled = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        create_test_repository(tmp_path / "repo").close()
+        assert gc.isenabled() is enabled
+        failing = RepositorySpec(registry_data=(str(tmp_path / "missing.yaml"),))
+        with pytest.raises(FileNotFoundError):  # raised while the collector is paused
+            create_test_repository(tmp_path / "other", spec=failing)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was_enabled else gc.disable()
 
 
 def test_an_existing_repository_is_refused(repo):
