@@ -254,3 +254,34 @@ def test_clones_share_the_files(datastore, make_ref, registry):
     first = datastore.get_file_info_for_transfer([ref.id])[ref.id][0].location.uri
     assert clone.get_file_info_for_transfer([ref.id])[ref.id][0].location.uri == first
     assert isinstance(clone._state, DatastoreState) and clone._state is datastore._state
+
+
+@pytest.mark.parametrize("run", ["../../escaped", "a/./../b", "..", "a//b/"])
+def test_no_run_name_writes_outside_the_destination(datastore, make_ref, tmp_path, run):
+    ref = make_ref(run=run, data_id={"instrument": "..", "visit": 1})
+    datastore.put(make_metrics(), ref)
+    destination = tmp_path / "inside"
+    (target,) = datastore.retrieveArtifacts([ref], _directory(destination))
+    assert os.path.commonpath([target.ospath, str(destination)]) == str(destination)
+    (tmp_path / "export").mkdir()
+    (exported,) = datastore.export([ref], directory=str(tmp_path / "export"), transfer="copy")
+    assert ".." not in exported.path.split("/")
+    (info,) = datastore.get_file_info_for_transfer([ref.id])[ref.id]
+    root = datastore._state.artifact_root().ospath.rstrip("/")
+    assert os.path.commonpath([info.location.uri.ospath, root]) == root
+    assert sorted(os.listdir(tmp_path)) == ["export", "inside"]
+
+
+def test_threads_using_the_files_first_share_one_directory(make_datastore, make_ref):
+    from concurrent.futures import ThreadPoolExecutor
+
+    datastore = make_datastore()
+    refs = [make_ref() for _ in range(16)]
+    for ref in refs:
+        datastore.put(make_metrics(), ref)
+    with ThreadPoolExecutor(8) as pool:
+        infos = list(pool.map(lambda ref: datastore.get_file_info_for_transfer([ref.id])[ref.id][0], refs))
+    # One directory was made, and every file is in it.
+    root = datastore._state.artifact_root().ospath.rstrip("/")
+    assert all(os.path.commonpath([info.location.uri.ospath, root]) == root for info in infos)
+    assert all(info.location.uri.exists() for info in infos)

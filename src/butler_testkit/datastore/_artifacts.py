@@ -39,7 +39,9 @@ an independent file, since there is no file in the datastore to link to."""
 
 
 def _part(value: object) -> str:
-    return _UNSAFE.sub("_", str(value)) or "_"
+    part = _UNSAFE.sub("_", str(value))
+    # "." and ".." are safe characters but would climb out of the directory.
+    return "_" if part in ("", ".", "..") else part
 
 
 def artifact_path(ref: DatasetRef, extension: str) -> str:
@@ -82,8 +84,9 @@ class ArtifactDirectory:
 
     Notes
     -----
-    Not locked: the owning `DatastoreState` calls it under its own lock, so
-    that a file is never written for a dataset that is being removed.
+    Not locked: the owning `DatastoreState` calls every method and `root`
+    under its own lock, so that a file is never written for a dataset that
+    is being removed and the directory is created once.
     """
 
     __slots__ = ("__weakref__", "_cleanup", "_files", "_root")

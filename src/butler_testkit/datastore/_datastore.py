@@ -962,10 +962,10 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
             entry = state.datasets.get(key)
             if entry is None or entry.trashed:
                 continue
-            info = self._artifact(key, entry)
-            if info is not None:
-                absolute = info.update(path=str(state.artifacts.root.join(info.path)))
-                records[ref.id] = records_of(entry.ref, absolute)
+            artifact = self._artifact(key, entry)
+            if artifact is not None:
+                info, uri = artifact
+                records[ref.id] = records_of(entry.ref, info.update(path=str(uri)))
         return {self.name: DatastoreRecordData(records=records)}
 
     def export_predicted_records(self, refs: Iterable[DatasetRef]) -> dict[str, DatastoreRecordData]:
@@ -990,7 +990,7 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
         lsst.daf.butler.DatasetTypeNotSupportedError
             Raised if no formatter is configured for a dataset.
         """
-        root = self._state.artifacts.root
+        root = self._state.artifact_root()
         records: dict[DatasetId, dict[str, list[Any]]] = {}
         for ref in require_refs(refs, "export_predicted_records"):
             if ref.isComponent():
@@ -1062,8 +1062,8 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
 
     # Files in and out
 
-    def _artifact(self, key: int, entry: StoredDataset) -> StoredFileInfo | None:
-        """Return the file record of a stored dataset, writing its file if needed.
+    def _artifact(self, key: int, entry: StoredDataset) -> tuple[StoredFileInfo, ResourcePath] | None:
+        """Return the file record and URI of a stored dataset, writing its file if needed.
 
         `None` if the dataset has been removed meanwhile.
         """
@@ -1564,11 +1564,11 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
         exported = []
         if transfer is None or transfer == "direct":
             for ref, entry in found:
-                info = self._artifact(dataset_key(entry.ref), entry)
-                if info is None:
+                artifact = self._artifact(dataset_key(entry.ref), entry)
+                if artifact is None:
                     raise FileNotFoundError(f"Dataset {ref} was removed during the export.")
-                path = str(self._state.artifacts.root.join(info.path))
-                exported.append(FileDataset(refs=[ref], path=path, formatter=info.formatter))
+                info, uri = artifact
+                exported.append(FileDataset(refs=[ref], path=str(uri), formatter=info.formatter))
             return exported
         assert directory is not None
         directory_uri = ResourcePath(directory, forceDirectory=True)
@@ -1632,12 +1632,12 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
             entry = state.datasets.get(key)
             if entry is None:
                 continue
-            info = self._artifact(key, entry)
-            if info is not None:
+            artifact = self._artifact(key, entry)
+            if artifact is not None:
+                info, uri = artifact
                 # An absolute location (no root) keeps the file's URI marked
                 # temporary, so that "auto" copies it.
-                location = Location(None, state.artifacts.root.join(info.path, forceDirectory=False))
-                files[dataset_id] = [FileTransferRecord(location=location, file_info=info)]
+                files[dataset_id] = [FileTransferRecord(location=Location(None, uri), file_info=info)]
         return files
 
     # Snapshots

@@ -18,6 +18,7 @@ from ._refs import dataset_key
 
 if TYPE_CHECKING:
     from lsst.daf.butler.datastore.stored_file_info import StoredFileInfo
+    from lsst.resources import ResourcePath
 
     from ._serialization import SerializedDataset
 
@@ -250,7 +251,7 @@ class DatastoreState:
 
     def artifact_for(
         self, key: int, entry: StoredDataset, produce: Callable[[], SerializedDataset]
-    ) -> StoredFileInfo:
+    ) -> tuple[StoredFileInfo, ResourcePath]:
         """Return the file record of a stored dataset, writing its file if needed.
 
         Parameters
@@ -266,8 +267,10 @@ class DatastoreState:
         Returns
         -------
         info : `~lsst.daf.butler.datastore.stored_file_info.StoredFileInfo`
-            Formatter, path relative to ``artifacts.root``, storage class and
-            size.
+            Formatter, path relative to the artifact directory, storage
+            class and size.
+        uri : `~lsst.resources.ResourcePath`
+            The file's absolute URI (marked temporary).
 
         Raises
         ------
@@ -275,11 +278,25 @@ class DatastoreState:
             Raised if the dataset is no longer stored.
         """
         # Under the lock, so that no file is ever written for a dataset
-        # that a concurrent removal has already dropped.
+        # that a concurrent removal has already dropped, and the URI names
+        # the directory the file was written to even if another thread
+        # releases the artifacts right after.
         with self.lock:
             if self.datasets.get(key) is not entry:
                 raise FileNotFoundError(f"Dataset {entry.ref} is no longer stored.")
-            return self.artifacts.file_for(key, entry, produce)
+            info = self.artifacts.file_for(key, entry, produce)
+            return info, self.artifacts.root.join(info.path, forceDirectory=False)
+
+    def artifact_root(self) -> ResourcePath:
+        """Return the directory of the files written on demand, creating it if needed.
+
+        Returns
+        -------
+        root : `~lsst.resources.ResourcePath`
+            The directory (a temporary resource).
+        """
+        with self.lock:
+            return self.artifacts.root
 
     def release_artifacts(self) -> None:
         """Delete every file written on demand (they are written again when needed)."""
