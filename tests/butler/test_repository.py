@@ -97,6 +97,18 @@ def test_the_garbage_collector_is_left_as_it_was(tmp_path, enabled):
         gc.enable() if was_enabled else gc.disable()
 
 
+def test_threads_setting_up_at_once_leave_the_collector_enabled(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    create_test_repository(tmp_path / "warm").close()  # the template, once
+    assert gc.isenabled()
+    with ThreadPoolExecutor(4) as pool:
+        repositories = list(pool.map(lambda i: create_test_repository(tmp_path / f"repo-{i}"), range(8)))
+    for repository in repositories:
+        repository.close()
+    assert gc.isenabled()
+
+
 def test_an_existing_repository_is_refused(repo):
     with pytest.raises(FileExistsError, match="already holds a repository"):
         create_test_repository(repo.root)

@@ -8,6 +8,7 @@ import contextlib
 import gc
 import logging
 import shutil
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -179,19 +180,39 @@ def create_test_repository(
     return repository
 
 
-@contextlib.contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    # Setting up a registry allocates tens of thousands of objects, which
-    # triggers full collections that walk everything daf_butler, SQLAlchemy
-    # and pydantic have loaded: about half the cost of the first repository
-    # in a process. Nothing made here needs collecting before it returns.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+class _CyclicGcPause:
+    """Pauses the cyclic garbage collector while any thread sets up a repository.
+
+    Setting up a registry allocates tens of thousands of objects, which
+    triggers full collections that walk everything daf_butler, SQLAlchemy
+    and pydantic have loaded: about half the cost of the first repository
+    in a process. Nothing made during setup needs collecting before it
+    returns. The collector is process-wide, so threads setting up at once
+    share one pause, and the state the first found is restored by the last.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._was_enabled = False
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0 and self._was_enabled:
+                    gc.enable()
+
+
+_cyclic_gc_paused = _CyclicGcPause()
 
 
 def _create(root: Path, run: str, spec: RepositorySpec) -> tuple[TestRepository, bool]:
