@@ -95,6 +95,9 @@ def _run_target(
         "-r",
         "N",
         f"--butler-conformance-report={report}",
+        # Inside the run's directory, so that every datastore's files go
+        # with it rather than piling up under the system's pytest-of-$USER.
+        f"--basetemp={directory / 'tmp'}",
     ]
     if workers is not None:
         command += ["-n", workers]

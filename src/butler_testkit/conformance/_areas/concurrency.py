@@ -5,7 +5,8 @@ from __future__ import annotations
 __all__ = ("ConcurrencyTests",)
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections.abc import Callable
 
 import pytest
 from lsst.daf.butler.datastore import Datastore
@@ -18,6 +19,35 @@ _THREADS = 4
 # Long enough for the threads to interleave, short enough for a file datastore.
 _PER_THREAD = 25
 _TIMEOUT = 60.0
+
+
+def _run_in_threads(*calls: Callable[[], None], timeout: float = _TIMEOUT) -> None:
+    """Run each call in its own thread; fail on the first error or on a hang.
+
+    Daemon threads, so that a datastore that deadlocks fails its test
+    instead of hanging the run (and the interpreter's exit) for ever.
+    """
+    errors: list[BaseException] = []
+
+    def run(call: Callable[[], None]) -> None:
+        try:
+            call()
+        except BaseException as err:  # re-raised in the test's thread
+            errors.append(err)
+
+    threads = [threading.Thread(target=run, args=(call,), daemon=True) for call in calls]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    if errors:
+        raise errors[0]
+    stuck = sum(thread.is_alive() for thread in threads)
+    if stuck:
+        raise AssertionError(
+            f"{stuck} of {len(threads)} threads did not finish within {timeout} s (deadlock?)."
+        )
 
 
 class ConcurrencyTests:
@@ -34,9 +64,7 @@ class ConcurrencyTests:
                 datastore.put(sample_metrics(token=str(ref.id)), ref)
                 assert datastore.get(ref) == sample_metrics(token=str(ref.id))
 
-        with ThreadPoolExecutor(_THREADS) as pool:
-            for future in [pool.submit(put_and_read, number) for number in range(_THREADS)]:
-                future.result(timeout=_TIMEOUT)
+        _run_in_threads(*(lambda number=number: put_and_read(number) for number in range(_THREADS)))
         every_ref = [ref for batch in batches for ref in batch]
         assert all(datastore.mexists(every_ref).values())
 
@@ -58,16 +86,13 @@ class ConcurrencyTests:
             while not trashing_done.is_set():
                 datastore.emptyTrash()
 
-        with ThreadPoolExecutor(_THREADS + 2) as pool:
-            emptying = [pool.submit(empty) for _ in range(2)]
-            trashing = [pool.submit(trash, number) for number in range(_THREADS)]
+        def trash_all() -> None:
             try:
-                for future in trashing:
-                    future.result(timeout=_TIMEOUT)
+                _run_in_threads(*(lambda number=number: trash(number) for number in range(_THREADS)))
             finally:
                 trashing_done.set()
-            for future in emptying:
-                future.result(timeout=_TIMEOUT)
+
+        _run_in_threads(empty, empty, trash_all)
         datastore.emptyTrash()
         trashed = [ref for batch in batches for ref in batch]
         assert not any(datastore.mexists(trashed).values())
@@ -95,8 +120,5 @@ class ConcurrencyTests:
             finally:
                 other_thread_done.set()
 
-        with ThreadPoolExecutor(2) as pool:
-            futures = [pool.submit(roll_back), pool.submit(put_outside_any_transaction)]
-            for future in futures:
-                future.result(timeout=_TIMEOUT)
+        _run_in_threads(roll_back, put_outside_any_transaction)
         assert datastore.mexists([rolled_back, other]) == {rolled_back: False, other: True}
