@@ -364,7 +364,7 @@ def _bad_export(ctx: Context) -> Iterator[Failure]:
     yield Failure(lambda: list(store.export([ctx.stored], transfer="copy")), ["'copy'"])
 
 
-@scenario("`retrieveArtifacts` or `export` onto existing files, without `overwrite`")
+@scenario("`retrieveArtifacts` onto existing files without `overwrite`, or `export` onto existing files")
 def _existing_files(ctx: Context) -> Iterator[Failure]:
     store = ctx.datastore
     directory = ResourcePath(ctx.directory, forceDirectory=True)
@@ -380,7 +380,7 @@ def _existing_files(ctx: Context) -> Iterator[Failure]:
 
 @scenario(
     "`ingest`, `ingest_zip`, `import_records` or `transfer_from` of a file that does not exist "
-    "(or a dataset with no files)"
+    "(or, for `transfer_from`, a dataset the source gives no files for)"
 )
 def _missing_files(ctx: Context) -> Iterator[Failure]:
     store = ctx.datastore
@@ -431,8 +431,18 @@ def _unreadable_file(ctx: Context) -> Iterator[Failure]:
     yield Failure(lambda: store.import_records({store.name: records}), fragments)
 
 
-@scenario("a zip without a Butler index")
+@scenario("a zip without a Butler index, or whose index names a file the zip lacks")
 def _zip_without_index(ctx: Context) -> Iterator[Failure]:
+    store = ctx.datastore
+    complete = retrieve_and_zip([ctx.stored], ctx.directory / "complete", store.retrieveArtifacts)
+    truncated = ctx.directory / "truncated.zip"
+    with zipfile.ZipFile(complete.ospath) as source, zipfile.ZipFile(truncated, "w") as archive:
+        for name in source.namelist():
+            if name.endswith(".json") and not name.startswith("_butler"):
+                dropped = name
+                continue
+            archive.writestr(name, source.read(name))
+    yield Failure(lambda: store.ingest_zip(ResourcePath(truncated), "copy"), ["truncated.zip", dropped])
     plain = ctx.directory / "plain.zip"
     with zipfile.ZipFile(plain, "w") as archive:
         archive.writestr("a.json", "{}")
@@ -456,7 +466,8 @@ def _foreign_records(ctx: Context) -> Iterator[Failure]:
 
 
 @scenario(
-    "`ingest` of something other than a `FileDataset`, or with a formatter that is not one; "
+    "`ingest` of something other than a `FileDataset`, or with a formatter that is not one or cannot be "
+    "imported; "
     "`get_file_info_for_transfer` of something other than a dataset ID"
 )
 def _bad_file_arguments(ctx: Context) -> Iterator[Failure]:
@@ -468,6 +479,10 @@ def _bad_file_arguments(ctx: Context) -> Iterator[Failure]:
         path=str(path), refs=[ctx.make_ref(storage_class="BtkDict")], formatter="builtins.dict"
     )
     yield Failure(lambda: store.ingest(dataset, transfer="copy"), ["builtins.dict"])
+    unimportable = FileDataset(
+        path=str(path), refs=[ctx.make_ref(storage_class="BtkDict")], formatter="no_such_package.Formatter"
+    )
+    yield Failure(lambda: store.ingest(unimportable, transfer="copy"), ["no_such_package.Formatter"])
     yield Failure(lambda: store.get_file_info_for_transfer([str(ctx.stored.id)]), ["str"])
 
 

@@ -120,6 +120,32 @@ def test_a_rolled_back_move_puts_the_files_back(datastore, make_ref, tmp_path):
     assert not datastore.exists(ref)
 
 
+def test_a_move_that_cannot_delete_a_source_changes_nothing(datastore, make_ref, tmp_path, monkeypatch):
+    from lsst.resources import ResourcePath
+
+    first, second = make_ref(storage_class="BtkDict"), make_ref(storage_class="BtkDict")
+    first_path = _json_file(tmp_path / "first.json", {"f": 1})
+    second_path = _json_file(tmp_path / "second.json", {"s": 2})
+    file_class = type(ResourcePath(second_path))
+    remove = file_class.remove
+
+    def refuse_the_second(uri):
+        if uri.ospath == second_path:
+            raise PermissionError(f"cannot delete {uri}")
+        remove(uri)
+
+    monkeypatch.setattr(file_class, "remove", refuse_the_second)
+    with pytest.raises(PermissionError, match=r"second\.json"):
+        datastore.ingest(
+            FileDataset(path=first_path, refs=[first]),
+            FileDataset(path=second_path, refs=[second]),
+            transfer="move",
+        )
+    assert datastore.stored_refs() == []
+    assert json.loads((tmp_path / "first.json").read_text()) == {"f": 1}  # written back
+    assert (tmp_path / "second.json").exists()
+
+
 def test_one_bad_file_stores_nothing(datastore, make_ref, tmp_path):
     good, bad = make_ref(storage_class="BtkDict"), make_ref(storage_class="BtkDict")
     good_path = _json_file(tmp_path / "good.json", {"g": 1})

@@ -113,6 +113,19 @@ def test_a_dry_run_reads_everything_and_stores_nothing(datastore, make_datastore
     assert archive.exists()
 
 
+def test_a_dry_run_reports_what_the_real_ingest_would_refuse(datastore, make_datastore, make_ref, tmp_path):
+    ref = make_ref()
+    datastore.put(make_metrics(), ref)
+    archive = retrieve_and_zip([ref], tmp_path, datastore.retrieveArtifacts)
+    with pytest.raises(FileExistsError, match=str(ref.id)):
+        datastore.ingest_zip(archive, transfer="copy", dry_run=True)  # already stored here
+    tiny = make_datastore(capacity_bytes=10)
+    with pytest.raises(OSError, match="capacity_bytes"):
+        tiny.ingest_zip(archive, transfer="copy", dry_run=True)
+    assert tiny.stored_refs() == []
+    assert archive.exists()
+
+
 def test_constraints_reject_the_whole_zip(datastore, make_datastore, make_ref, tmp_path):
     kept, rejected = make_ref("kept", storage_class="BtkDict"), make_ref("rejected", storage_class="BtkDict")
     datastore.put({"a": 1}, kept)

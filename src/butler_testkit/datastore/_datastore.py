@@ -1291,7 +1291,10 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
             files: dict[uuid.UUID, list[tuple[StoredFileInfo, bytes]]] = {}
             for member, artifact in index.artifact_map.items():
                 info = StoredFileInfo.from_simple(artifact.info).update(path=member)
-                data = archive.read(member)
+                try:
+                    data = archive.read(member)
+                except KeyError as err:
+                    raise ValueError(f"{zip_path}: its index names {member}, which the zip lacks.") from err
                 for dataset_id in artifact.ids:
                     if dataset_id not in refs:
                         raise ValueError(f"{zip_path}: {member} is indexed for unknown dataset {dataset_id}.")
@@ -1304,17 +1307,35 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
             for dataset_id, contents in files.items()
         ]
         if dry_run:
+            self._state.add_all(entries, self._capacity, dry_run=True)
             _LOG.info("Dry run: would ingest %d datasets from %s into %s.", len(entries), zip_path, self.name)
             return
         self._store_all(entries, f"ingest_zip {zip_path}")
         if transfer == "move":
-            self._remove_sources([(zip_path, payload)])
+            self._remove_sources(entries, [(zip_path, payload)])
 
-    def _remove_sources(self, sources: list[tuple[ResourcePath, bytes]]) -> None:
-        """Delete moved files; a rollback writes them back."""
-        for uri, data in sources:
-            uri.remove()
-            if self._transaction is not None:
+    def _remove_sources(
+        self, entries: list[StoredDataset], sources: list[tuple[ResourcePath, bytes]]
+    ) -> None:
+        """Delete the files just moved in as ``entries``; a rollback writes them back.
+
+        If a file cannot be deleted, the files already deleted are written
+        back and the entries dropped before the error propagates, so that a
+        failed move changes nothing.
+        """
+        removed: list[tuple[ResourcePath, bytes]] = []
+        try:
+            for uri, data in sources:
+                uri.remove()
+                removed.append((uri, data))
+        except Exception:
+            for uri, data in removed:
+                uri.write(data)
+            for entry in entries:
+                self._state.discard(dataset_key(entry.ref), entry)
+            raise
+        if self._transaction is not None:
+            for uri, data in removed:
                 self._register_undo(f"move {uri}", functools.partial(uri.write, data))
 
     def _overrideTransferMode(self, *datasets: FileDataset, transfer: str | None = None) -> str | None:
@@ -1363,7 +1384,12 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
             formatter, _ = self._formatters.formatter_class(ref)
         else:
             given = dataset.formatter
-            formatter = get_class_of(given) if isinstance(given, str | type) else type(given)
+            try:
+                formatter = get_class_of(given) if isinstance(given, str | type) else type(given)
+            except ImportError as err:
+                raise TypeError(
+                    f"ingest: formatter {given!r} (for {dataset.path}) cannot be imported: {err}"
+                ) from err
             if not (isinstance(formatter, type) and issubclass(formatter, Formatter | FormatterV2)):
                 raise TypeError(f"ingest: {given!r} (for {dataset.path}) is not a formatter.")
         return f"{formatter.__module__}.{formatter.__qualname__}"
@@ -1374,7 +1400,7 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
         assert isinstance(prepData, _IngestPrepData), "prepData comes from _prepIngest"
         self._store_all(prepData.entries, f"ingest {len(prepData.entries)} datasets")
         if transfer == "move":
-            self._remove_sources(prepData.sources)
+            self._remove_sources(prepData.entries, prepData.sources)
 
     def ingest(
         self, *datasets: FileDataset, transfer: str | None = None, record_validation_info: bool = True

@@ -158,7 +158,8 @@ def assemble(
     ------
     ValueError
         Raised for a component reference, for files that are neither of the
-        two layouts, or if a formatter fails to read its file.
+        two layouts, if a formatter fails to read its file, or if the
+        components cannot be assembled.
     """
     if ref.isComponent():
         raise ValueError(
@@ -199,7 +200,13 @@ def assemble(
             component=component,
             path=f"{ref.id.hex}.{component}{_extension(info.path)}",
         )
-    obj = storage_class.delegate().assemble(components, pytype=storage_class.pytype)
+    try:
+        obj = storage_class.delegate().assemble(components, pytype=storage_class.pytype)
+    except Exception as err:
+        raise ValueError(
+            f"Dataset {ref}: the delegate of storage class {storage_class.name} cannot assemble its "
+            f"components {sorted(components)}: {err}"
+        ) from err
     return Incoming(ref, obj, None)
 
 

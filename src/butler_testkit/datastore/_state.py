@@ -190,7 +190,9 @@ class DatastoreState:
             if entry.stored_at is not None:
                 self._by_age.append((key, entry))
 
-    def add_all(self, entries: Iterable[StoredDataset], capacity: int | None = None) -> list[StoredDataset]:
+    def add_all(
+        self, entries: Iterable[StoredDataset], capacity: int | None = None, *, dry_run: bool = False
+    ) -> list[StoredDataset]:
         """Store several new datasets, all or none.
 
         Parameters
@@ -199,6 +201,8 @@ class DatastoreState:
             What to store, with distinct dataset IDs.
         capacity : `int`, optional
             Byte limit that the stored sizes must stay within.
+        dry_run : `bool`, optional
+            Check everything, store nothing.
 
         Returns
         -------
@@ -233,6 +237,8 @@ class DatastoreState:
             total = sum(entry.size for entry in added)
             if capacity is not None:
                 self._check_space(total, capacity, f"{len(added)} dataset(s)")
+            if dry_run:
+                return added
             for entry in added:
                 key = dataset_key(entry.ref)
                 datasets[key] = entry
