@@ -271,6 +271,11 @@ def write_files(planned: list[tuple[ResourcePath, bytes]], overwrite: bool) -> N
     FileExistsError
         Raised if a file exists and ``overwrite`` is `False`, before anything
         is written.
+
+    Notes
+    -----
+    If writing fails part-way, the files created are removed and the files
+    overwritten get their old contents back before the error propagates.
     """
     if not overwrite:
         existing = [str(target) for target, _ in planned if target.exists()]
@@ -279,12 +284,18 @@ def write_files(planned: list[tuple[ResourcePath, bytes]], overwrite: bool) -> N
             raise FileExistsError(
                 f"{existing[0]}{more} already exist(s); nothing was written (overwrite=False)."
             )
-    written: list[ResourcePath] = []
+    # What each file held before (None: it did not exist), so that a
+    # failure part-way puts every file back as it was.
+    written: list[tuple[ResourcePath, bytes | None]] = []
     try:
         for target, data in planned:
+            before = target.read() if overwrite and target.exists() else None
             target.write(data, overwrite=True)
-            written.append(target)
+            written.append((target, before))
     except BaseException:
-        for target in written:
-            target.remove()
+        for target, before in reversed(written):
+            if before is None:
+                target.remove()
+            else:
+                target.write(before, overwrite=True)
         raise
