@@ -260,9 +260,11 @@ def _bad_capacity(ctx: Context) -> Iterator[Failure]:
         yield Failure(lambda value=value: ctx.make_datastore(capacity_bytes=value), [shown])
 
 
-@scenario("a `formatters` value that is not a mapping")
+@scenario("a `formatters` value that is not a mapping, or one daf_butler's formatter factory refuses")
 def _bad_formatters(ctx: Context) -> Iterator[Failure]:
     yield Failure(lambda: ctx.make_datastore(formatters="json"), ["str", "'json'"])
+    malformed = {"BtkDict": {"formatter": 3, "parameters": "not a mapping"}}
+    yield Failure(lambda: ctx.make_datastore(formatters=malformed), ["'formatters' configuration is invalid"])
 
 
 @scenario(

@@ -119,8 +119,9 @@ class Formatters:
 
     Notes
     -----
-    The formatter factory is built on first use, so that a datastore that
-    never serializes pays nothing for it. The formatter chosen for a dataset
+    Without a ``formatters`` section the factory is built on first use, so
+    that a datastore that never serializes pays nothing for it; a section
+    given is checked at once. The formatter chosen for a dataset
     depends on its dataset type, storage class and instrument, and is cached
     under those.
     """
@@ -132,6 +133,10 @@ class Formatters:
         self._factory: FormatterFactory | None = None
         self._lock = threading.Lock()
         self._classes: dict[tuple[DatasetType, object], tuple[type, dict[str, Any]]] = {}
+        if config:
+            # A configuration given explicitly is checked now, so that a
+            # mistake in it fails at construction rather than at first use.
+            self._get_factory()
 
     def _get_factory(self) -> FormatterFactory:
         factory = self._factory
