@@ -371,6 +371,7 @@ def test_the_plugin_imports_nothing_heavy_until_a_fixture_is_used(tmp_path):
     assert extra <= {
         "butler_testkit",
         "butler_testkit._version",
+        "butler_testkit._lazy",
         "butler_testkit._seeds",
         "butler_testkit.pytest_plugin",
     }
