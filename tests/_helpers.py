@@ -12,3 +12,16 @@ def make_metrics(n: int = 5, *, use_none: bool = False) -> MetricsRecord:
     if use_none:
         return MetricsRecord(summary={"answer": 42}, output=None, data=None)
     return MetricsRecord(summary={"answer": 42, "sigma": 0.5}, output={"written": True}, data=list(range(n)))
+
+
+def put_samples(datastore, refs) -> dict:
+    """Put one sample of every catalogue storage class; return their refs by storage class."""
+    from butler_testkit.factories import CATALOGUE
+    from tests.factories.test_round_trips import SAMPLES
+
+    stored = {}
+    for storage_class in sorted(CATALOGUE):
+        ref = refs.ref(f"ds_{storage_class}", storage_class=storage_class)
+        datastore.put(SAMPLES[storage_class], ref)
+        stored[storage_class] = ref
+    return stored

@@ -6,12 +6,11 @@ import os
 
 import pytest
 from lsst.daf.butler import FileDataset
-from lsst.daf.butler.datastore import Datastore
 from lsst.daf.butler.datastores.file_datastore.retrieve_artifacts import retrieve_and_zip
 from lsst.resources import ResourcePath
 
-from butler_testkit.factories import CATALOGUE, FORMATTERS, DataIdFactory, RefFactory, file_datastore_config
-from tests._helpers import make_metrics
+from butler_testkit.factories import FORMATTERS, DataIdFactory, RefFactory
+from tests._helpers import make_metrics, put_samples
 from tests.factories.test_round_trips import SAMPLES, _same
 
 ISOLATIONS = ["copy", "reference", "serialize"]
@@ -23,28 +22,6 @@ def refs() -> RefFactory:
     return RefFactory(DataIdFactory(instrument="LSSTCam", seed=8), seed=8)
 
 
-@pytest.fixture
-def file_datastore(registry, tmp_path):
-    made = iter(range(100))
-
-    def make(disassemble: bool = False) -> Datastore:
-        return Datastore.fromConfig(
-            file_datastore_config(tmp_path / f"files{next(made)}", disassemble=disassemble),
-            registry.getDatastoreBridgeManager(),
-        )
-
-    return make
-
-
-def _put_samples(datastore, refs: RefFactory) -> dict:
-    stored = {}
-    for storage_class in sorted(CATALOGUE):
-        ref = refs.ref(f"ds_{storage_class}", storage_class=storage_class)
-        datastore.put(SAMPLES[storage_class], ref)
-        stored[storage_class] = ref
-    return stored
-
-
 def _transfer(source, target, refs, **kwargs):
     files = source.get_file_info_for_transfer([ref.id for ref in refs])
     return target.transfer_from(files, refs, **kwargs)
@@ -53,7 +30,7 @@ def _transfer(source, target, refs, **kwargs):
 @pytest.mark.parametrize("isolation", ISOLATIONS)
 def test_from_our_datastore_into_file_datastore(make_datastore, file_datastore, refs, isolation):
     ours, files = make_datastore(isolation=isolation), file_datastore()
-    stored = _put_samples(ours, refs)
+    stored = put_samples(ours, refs)
     accepted, rejected = _transfer(ours, files, list(stored.values()))
     assert accepted == set(stored.values()) and rejected == set()
     for storage_class, ref in stored.items():
@@ -73,7 +50,7 @@ def test_from_our_datastore_into_file_datastore(make_datastore, file_datastore, 
 @pytest.mark.parametrize("isolation", ISOLATIONS)
 def test_from_file_datastore_into_ours(make_datastore, file_datastore, refs, isolation, disassemble):
     files, ours = file_datastore(disassemble), make_datastore(isolation=isolation)
-    stored = _put_samples(files, refs)
+    stored = put_samples(files, refs)
     accepted, _ = _transfer(files, ours, list(stored.values()))
     assert accepted == set(stored.values())
     for storage_class, ref in stored.items():

@@ -6,12 +6,11 @@ import os
 
 import pytest
 from lsst.daf.butler import DatasetTypeNotSupportedError
-from lsst.daf.butler.datastore import Datastore
 from lsst.daf.butler.datastores.file_datastore.retrieve_artifacts import retrieve_and_zip
 from lsst.resources import ResourcePath
 
-from butler_testkit.factories import CATALOGUE, DataIdFactory, RefFactory, file_datastore_config
-from tests._helpers import make_metrics
+from butler_testkit.factories import DataIdFactory, RefFactory
+from tests._helpers import make_metrics, put_samples
 from tests.factories.test_round_trips import SAMPLES, _same
 
 ISOLATIONS = ["copy", "reference", "serialize"]
@@ -23,30 +22,10 @@ def refs() -> RefFactory:
     return RefFactory(DataIdFactory(instrument="LSSTCam", seed=6), seed=6)
 
 
-@pytest.fixture
-def file_datastore(registry, tmp_path):
-    def make(disassemble: bool = False) -> Datastore:
-        root = tmp_path / f"file-{'disassembled' if disassemble else 'whole'}"
-        return Datastore.fromConfig(
-            file_datastore_config(root, disassemble=disassemble), registry.getDatastoreBridgeManager()
-        )
-
-    return make
-
-
-def _put_samples(datastore, refs: RefFactory) -> dict:
-    stored = {}
-    for storage_class in sorted(CATALOGUE):
-        ref = refs.ref(f"ds_{storage_class}", storage_class=storage_class)
-        datastore.put(SAMPLES[storage_class], ref)
-        stored[storage_class] = ref
-    return stored
-
-
 @pytest.mark.parametrize("isolation", ISOLATIONS)
 def test_our_zip_is_ingested_by_file_datastore(make_datastore, file_datastore, refs, tmp_path, isolation):
     ours = make_datastore(isolation=isolation)
-    stored = _put_samples(ours, refs)
+    stored = put_samples(ours, refs)
     archive = retrieve_and_zip(list(stored.values()), tmp_path / "zips", ours.retrieveArtifacts)
     files = file_datastore()
     files.ingest_zip(archive, transfer="copy")
@@ -61,7 +40,7 @@ def test_a_file_datastore_zip_is_ingested_into_memory(
     make_datastore, file_datastore, refs, tmp_path, isolation, disassemble
 ):
     files = file_datastore(disassemble)
-    stored = _put_samples(files, refs)
+    stored = put_samples(files, refs)
     archive = retrieve_and_zip(list(stored.values()), tmp_path / "zips", files.retrieveArtifacts)
     ours = make_datastore(isolation=isolation)
     ours.ingest_zip(archive, transfer="copy")
