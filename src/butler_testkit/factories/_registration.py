@@ -134,12 +134,7 @@ class StorageClassScope:
         """
         factory = self._factory
         with factory._lock:
-            saved = dict(factory._storageClasses)
-            try:
-                _register(factory, definitions)
-            except BaseException:
-                _restore(factory, saved)
-                raise
+            _register_or_restore(factory, definitions, dict(factory._storageClasses))
 
     def redefine(self, name: str, definition: Mapping[str, Any]) -> StorageClass:
         """Replace one storage class for the rest of the scope.
@@ -175,12 +170,21 @@ class StorageClassScope:
                 raise KeyError(f"Cannot redefine storage class {name!r}: it is not installed.")
             saved = dict(factory._storageClasses)
             del factory._storageClasses[name]
-            try:
-                _register(factory, {name: definition})
-            except BaseException:
-                _restore(factory, saved)
-                raise
+            _register_or_restore(factory, {name: definition}, saved)
             return factory.getStorageClass(name)
+
+
+def _register_or_restore(
+    factory: StorageClassFactory,
+    definitions: Mapping[str, Mapping[str, Any]],
+    saved: Mapping[str, StorageClass],
+) -> None:
+    """Register definitions, all or none: on any failure the factory holds ``saved`` again."""
+    try:
+        _register(factory, definitions)
+    except BaseException:
+        _restore(factory, saved)
+        raise
 
 
 def _restore(factory: StorageClassFactory, saved: Mapping[str, StorageClass]) -> None:
@@ -228,11 +232,7 @@ def installed_storage_classes(
     factory = StorageClassFactory()
     with factory._lock:
         saved = dict(factory._storageClasses)
-        try:
-            _register(factory, definitions)
-        except BaseException:
-            _restore(factory, saved)
-            raise
+        _register_or_restore(factory, definitions, saved)
     try:
         yield StorageClassScope(factory)
     finally:
