@@ -30,7 +30,7 @@ ROUND_TRIP_STORAGE_CLASSES = (
 
 # Every method that takes one reference, called with something else.
 _NOT_A_REF = "metric"
-_CALLS_WITH_A_BAD_REF: Mapping[str, Callable[[Any], Any]] = {
+CALLS_WITH_A_BAD_REF: Mapping[str, Callable[[Any], Any]] = {
     "get": lambda datastore: datastore.get(_NOT_A_REF),
     "exists": lambda datastore: datastore.exists(_NOT_A_REF),
     "put": lambda datastore: datastore.put(sample_metrics(), _NOT_A_REF),
@@ -194,12 +194,12 @@ class PutGetTests:
         # records in the registry; the datastore reports at least itself.
         assert datastore.put_new(sample_metrics(), refs.ref())
 
-    @pytest.mark.parametrize("operation", sorted(_CALLS_WITH_A_BAD_REF))
+    @pytest.mark.parametrize("operation", sorted(CALLS_WITH_A_BAD_REF))
     def test_an_argument_that_is_not_a_reference_raises_type_error(
         self, datastore: Datastore, operation: str
     ) -> None:
         with pytest.raises(TypeError):
-            _CALLS_WITH_A_BAD_REF[operation](datastore)
+            CALLS_WITH_A_BAD_REF[operation](datastore)
 
     def test_get_returns_the_python_type_of_the_storage_class(
         self, datastore: Datastore, refs: ConformanceRefs
