@@ -25,6 +25,8 @@ from lsst.daf.butler import DatasetRef
 from lsst.daf.butler.datastore.stored_file_info import StoredFileInfo
 from lsst.resources import ResourcePath
 
+from ._listing import first_few
+
 if TYPE_CHECKING:
     from ._serialization import SerializedDataset
     from ._state import StoredDataset
@@ -278,11 +280,10 @@ def write_files(planned: list[tuple[ResourcePath, bytes]], overwrite: bool) -> N
     overwritten get their old contents back before the error propagates.
     """
     if not overwrite:
-        existing = [str(target) for target, _ in planned if target.exists()]
+        existing = [target for target, _ in planned if target.exists()]
         if existing:
-            more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
             raise FileExistsError(
-                f"{existing[0]}{more} already exist(s); nothing was written (overwrite=False)."
+                f"{first_few(existing)} already exist(s); nothing was written (overwrite=False)."
             )
     # What each file held before (None: it did not exist), so that a
     # failure part-way puts every file back as it was.

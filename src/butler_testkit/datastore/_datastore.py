@@ -4,14 +4,10 @@ from __future__ import annotations
 
 __all__ = ("InMemoryDatastore",)
 
-import functools
-import io
 import itertools
 import logging
 import os
 import time
-import uuid
-import zipfile
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
@@ -20,10 +16,6 @@ from lsst.daf.butler import (
     DatasetRef,
     DatasetType,
     DatasetTypeNotSupportedError,
-    FileDataset,
-    Formatter,
-    FormatterV2,
-    Location,
     LookupKey,
     StorageClass,
 )
@@ -33,21 +25,17 @@ from lsst.daf.butler.datastore import (
     DatastoreConfig,
     DatastoreOpaqueTable,
     DatastoreValidationError,
-    FileTransferRecord,
 )
-from lsst.daf.butler.datastore.record_data import DatastoreRecordData
-from lsst.daf.butler.datastore.stored_file_info import StoredFileInfo
 from lsst.resources import ResourcePath, ResourcePathExpression
-from lsst.utils.introspection import get_class_of
 
-from ._artifacts import artifact_path, check_writing_mode, whole_file_info, write_files
+from ._artifacts import artifact_path
 from ._constraints import ConstraintsCache, constraint_lookup_keys
 from ._faults import FaultPlan
-from ._incoming import READABLE_TRANSFER_MODES, Incoming, assemble, check_transfer_mode, read_file
+from ._file_exports import FileExports
+from ._file_imports import FileImports
 from ._isolation import Isolation, isolated_copy
 from ._reading import read_stored
-from ._records import parse_records, records_of
-from ._refs import dataset_key, require_id_refs, require_ref, require_refs
+from ._refs import dataset_key, require_ref, require_refs
 from ._serialization import Formatters, SerializedDataset
 from ._shared import shared_state_for
 from ._state import DatastoreState, StateSnapshot, StoredDataset
@@ -55,11 +43,9 @@ from ._transactions import ThreadTransactions
 from ._uris import DatasetUris
 
 if TYPE_CHECKING:
-    from lsst.daf.butler import DatasetId, DatasetProvenance
-    from lsst.daf.butler.datastore import FileTransferMap
+    from lsst.daf.butler import DatasetProvenance
     from lsst.daf.butler.datastores.file_datastore.get import DatasetLocationInformation
-    from lsst.daf.butler.datastores.file_datastore.retrieve_artifacts import ArtifactIndexInfo
-    from lsst.daf.butler.registry.interfaces import DatasetIdRef, DatastoreRegistryBridgeManager
+    from lsst.daf.butler.registry.interfaces import DatastoreRegistryBridgeManager
 
 _LOG = logging.getLogger(__name__)
 
@@ -70,21 +56,7 @@ _instance_numbers = itertools.count(1)
 _DEFAULT_NAME_PREFIX = "InMemoryDatastore@"
 
 
-class _IngestPrepData(Datastore.IngestPrepData):  # type: ignore[misc]
-    """What ``_prepIngest`` read, for ``_finishIngest`` to store."""
-
-    def __init__(
-        self,
-        refs: Iterable[DatasetRef],
-        entries: list[StoredDataset],
-        sources: list[tuple[ResourcePath, bytes]],
-    ) -> None:
-        super().__init__(refs)
-        self.entries = entries
-        self.sources = sources
-
-
-class InMemoryDatastore(ThreadTransactions, Datastore):
+class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore):
     """A datastore that keeps every dataset in memory.
 
     A drop-in replacement for
@@ -288,9 +260,7 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
             `True` if the dataset is stored. An in-memory datastore has no
             records apart from its artifacts, so this equals `exists`.
         """
-        if self._expire_after is not None:
-            self.expire()
-        return dataset_key(require_ref(ref, "knows")) in self._state.datasets
+        return self._is_stored(ref, "knows")
 
     def exists(self, ref: DatasetRef) -> bool:
         """Return whether the dataset is stored here (trashed or not).
@@ -306,9 +276,12 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
             `True` if the dataset is stored, including when it is in the trash
             but the trash has not been emptied yet.
         """
+        return self._is_stored(ref, "exists")
+
+    def _is_stored(self, ref: DatasetRef, operation: str) -> bool:
         if self._expire_after is not None:
             self.expire()
-        return dataset_key(require_ref(ref, "exists")) in self._state.datasets
+        return dataset_key(require_ref(ref, operation)) in self._state.datasets
 
     def knows_these(self, refs: Iterable[DatasetRef]) -> dict[DatasetRef, bool]:
         """Return, for each reference, whether its dataset is stored here.
@@ -420,12 +393,6 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
         return self._formatters.deserialize(
             serialized.data, serialized.formatter, ref, path=artifact_path(ref, serialized.extension)
         )
-
-    def _serialized_form(self, entry: StoredDataset) -> SerializedDataset:
-        """Return a stored dataset as its formatter writes it."""
-        if type(entry.obj) is SerializedDataset:
-            return entry.obj
-        return self._formatters.serialize(entry.obj, entry.ref, path=artifact_path(entry.ref, ""))
 
     def prepare_get_for_external_client(self, ref: DatasetRef) -> list[DatasetLocationInformation] | None:
         """Refuse: in-memory datasets cannot be read by another process.
@@ -921,750 +888,6 @@ class InMemoryDatastore(ThreadTransactions, Datastore):
             Always empty.
         """
         return {}
-
-    # Records
-
-    def export_records(self, refs: Iterable[DatasetIdRef]) -> Mapping[str, DatastoreRecordData]:
-        """Export the records of stored datasets, naming files that hold them.
-
-        Parameters
-        ----------
-        refs : `~collections.abc.Iterable`
-            `~lsst.daf.butler.DatasetRef` or
-            `~lsst.daf.butler.registry.interfaces.FakeDatasetRef` of the
-            datasets; those not stored here, or in the trash, are skipped (as
-            a file datastore skips them).
-
-        Returns
-        -------
-        records : `~collections.abc.Mapping` [`str`, `DatastoreRecordData`]
-            This datastore's name mapped to the records: for each dataset its
-            reference and a file record (formatter, absolute path, storage
-            class, size), the file written on demand.
-
-        Raises
-        ------
-        TypeError
-            Raised if something given is not a dataset reference.
-
-        Notes
-        -----
-        The files are this datastore's own (see ``get_file_info_for_transfer``):
-        they last while the dataset is stored here and the datastore's state
-        lives.
-        """
-        if self._expire_after is not None:
-            self.expire()
-        state = self._state
-        records: dict[DatasetId, dict[str, list[Any]]] = {}
-        for ref in require_id_refs(refs, "export_records"):
-            key = ref.id.int
-            entry = state.datasets.get(key)
-            if entry is None or entry.trashed:
-                continue
-            artifact = self._artifact(key, entry)
-            if artifact is not None:
-                info, uri = artifact
-                records[ref.id] = records_of(entry.ref, info.update(path=str(uri)))
-        return {self.name: DatastoreRecordData(records=records)}
-
-    def export_predicted_records(self, refs: Iterable[DatasetRef]) -> dict[str, DatastoreRecordData]:
-        """Return the records datasets would have if they were stored here.
-
-        Parameters
-        ----------
-        refs : `~collections.abc.Iterable` [`~lsst.daf.butler.DatasetRef`]
-            Datasets that would be written; those the constraints reject are
-            skipped.
-
-        Returns
-        -------
-        records : `dict` [`str`, `DatastoreRecordData`]
-            This datastore's name mapped to the records, naming the files
-            that `export_records` would write (size unknown, ``-1``).
-
-        Raises
-        ------
-        TypeError
-            Raised if something given is not a `~lsst.daf.butler.DatasetRef`.
-        lsst.daf.butler.DatasetTypeNotSupportedError
-            Raised if no formatter is configured for a dataset.
-        """
-        root = self._state.artifact_root()
-        records: dict[DatasetId, dict[str, list[Any]]] = {}
-        for ref in require_refs(refs, "export_predicted_records"):
-            if ref.isComponent():
-                ref = ref.makeCompositeRef()
-            if not self._constraints_cache.accepts(ref):
-                continue
-            formatter, _ = self._formatters.formatter_class(ref)
-            path = artifact_path(ref, self._formatters.write_extension(ref))
-            info = StoredFileInfo(
-                formatter=f"{formatter.__module__}.{formatter.__qualname__}",
-                path=str(root.join(path)),
-                storageClass=ref.datasetType.storageClass,
-                component=None,
-                checksum=None,
-                file_size=-1,
-            )
-            records[ref.id] = records_of(ref, info)
-        return {self.name: DatastoreRecordData(records=records)}
-
-    def import_records(self, data: Mapping[str, DatastoreRecordData]) -> None:
-        """Store the datasets named by records exported by an in-memory datastore.
-
-        Parameters
-        ----------
-        data : `~collections.abc.Mapping` [`str`, `DatastoreRecordData`]
-            Records by datastore name. Only the entry for this datastore's
-            name is read, as every datastore does; records travel between
-            datastores of the same name (configure ``name``).
-
-        Raises
-        ------
-        ValueError
-            Raised if a dataset's records do not hold its reference and an
-            absolute file path (only records exported by an in-memory
-            datastore do), or a file cannot be read by its formatter.
-        FileNotFoundError
-            Raised if a file named by the records no longer exists.
-        FileExistsError
-            Raised if a dataset is already stored here.
-        OSError
-            Raised with ``errno.ENOSPC`` if the datasets exceed
-            ``capacity_bytes``.
-
-        Notes
-        -----
-        Unlike a file datastore, which keeps the records and reads the files
-        when asked for the datasets, this reads every file at once: the
-        dataset then lives in memory whatever happens to the file. All or
-        nothing: on any error nothing is stored.
-        """
-        if self._expire_after is not None:
-            self.expire()
-        mine = data.get(self.name)
-        if mine is None or not mine.records:
-            return
-        entries = []
-        for dataset_id, ref, files in parse_records(mine, self._universe):
-            contents = []
-            for info in files:
-                uri = ResourcePath(info.path, forceAbsolute=False, forceDirectory=False)
-                if not uri.isabs():
-                    raise ValueError(
-                        f"The file record of dataset {dataset_id} has a relative path ({info.path!r}), which "
-                        "only the datastore that wrote it can locate."
-                    )
-                contents.append((info, read_file(uri)))
-            entries.append(self._entry_from(assemble(self._formatters, ref, contents)))
-        self._store_all(entries, f"import {len(entries)} datasets")
-
-    # Files in and out
-
-    def _artifact(self, key: int, entry: StoredDataset) -> tuple[StoredFileInfo, ResourcePath] | None:
-        """Return the file record and URI of a stored dataset, writing its file if needed.
-
-        `None` if the dataset has been removed meanwhile.
-        """
-        try:
-            return self._state.artifact_for(key, entry, lambda: self._serialized_form(entry))
-        except FileNotFoundError:
-            return None
-
-    def _entry_from(self, incoming: Incoming) -> StoredDataset:
-        """Make the entry of a dataset read from files, measured as a put's."""
-        ref = incoming.ref
-        serialized = incoming.serialized
-        stored_at = None if self._expire_after is None else self.clock()
-        if self._serializes:
-            if serialized is None:
-                serialized = self._formatters.serialize(incoming.obj, ref, path=artifact_path(ref, ""))
-            return StoredDataset(serialized, ref, stored_at, len(serialized.data))
-        size = 0
-        if self._capacity is not None:
-            if serialized is None:
-                serialized = self._formatters.serialize(incoming.obj, ref, path=artifact_path(ref, ""))
-            size = len(serialized.data)
-        # The object was just read from its file: nobody else holds it, so
-        # even copy isolation has nothing to copy.
-        return StoredDataset(incoming.obj, ref, stored_at, size)
-
-    def _store_all(self, entries: list[StoredDataset], description: str) -> None:
-        """Store entries all or none; a rollback removes them again."""
-        state = self._state
-        state.add_all(entries, self._capacity)
-        if entries and self._transaction is not None:
-            added = [(dataset_key(entry.ref), entry) for entry in entries]
-
-            def undo() -> None:
-                for key, entry in added:
-                    state.discard(key, entry)
-
-            self._register_undo(description, undo)
-
-    def _stored_entries(
-        self, refs: Iterable[DatasetRef], operation: str
-    ) -> list[tuple[DatasetRef, StoredDataset]]:
-        """Return each distinct dataset asked for with its entry, or raise for missing ones."""
-        if self._expire_after is not None:
-            self.expire()
-        found: dict[int, tuple[DatasetRef, StoredDataset]] = {}
-        missing = []
-        datasets = self._state.datasets
-        for ref in require_refs(refs, operation):
-            key = dataset_key(ref)
-            entry = datasets.get(key)
-            if entry is None:
-                missing.append(ref)
-            elif key not in found:
-                found[key] = (ref.makeCompositeRef() if ref.isComponent() else ref, entry)
-        if missing:
-            shown = ", ".join(str(ref) for ref in missing[:3])
-            more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-            raise FileNotFoundError(
-                f"{operation}: {len(missing)} dataset(s) are not stored in datastore {self.name}: "
-                f"{shown}{more}."
-            )
-        return list(found.values())
-
-    def retrieveArtifacts(
-        self,
-        refs: Iterable[DatasetRef],
-        destination: ResourcePath,
-        transfer: str = "auto",
-        preserve_path: bool = True,
-        overwrite: bool = False,
-        write_index: bool = True,
-        add_prefix: bool = False,
-    ) -> dict[ResourcePath, ArtifactIndexInfo]:
-        """Write datasets out as the files a file datastore would hold.
-
-        Each dataset is written through its formatter (under ``serialize``
-        isolation, its stored bytes as they are), with an index that
-        daf_butler reads: ``Butler.retrieve_artifacts_zip`` on a Butler using
-        this datastore makes a zip that a ``FileDatastore`` can ingest.
-
-        Parameters
-        ----------
-        refs : `~collections.abc.Iterable` [`~lsst.daf.butler.DatasetRef`]
-            Datasets to write (a component reference writes its parent).
-        destination : `lsst.resources.ResourcePath`
-            Directory to write to.
-        transfer : `str`, optional
-            ``auto``, ``copy``, or a link mode; the files are written, so
-            every mode gives independent files. ``move`` is refused.
-        preserve_path : `bool`, optional
-            Write each file at its path in this datastore
-            (``<run>/<dataset type>/<name>``) rather than directly in
-            ``destination``.
-        overwrite : `bool`, optional
-            Replace existing files; otherwise an existing file is an error
-            and nothing is written.
-        write_index : `bool`, optional
-            Write the index (``_butler_zip_index.json``) of what was written.
-        add_prefix : `bool`, optional
-            Without ``preserve_path``, prefix each file name with the start of
-            its dataset ID.
-
-        Returns
-        -------
-        artifacts : `dict` [`lsst.resources.ResourcePath`, `ArtifactIndexInfo`]
-            Each file written, with its record and dataset ID.
-
-        Raises
-        ------
-        ValueError
-            Raised if ``destination`` is not a directory or ``transfer`` is
-            ``move`` or unknown.
-        FileNotFoundError
-            Raised if a dataset is not stored here.
-        FileExistsError
-            Raised if a file exists and ``overwrite`` is `False`.
-        lsst.daf.butler.DatasetTypeNotSupportedError
-            Raised if no formatter is configured for a dataset.
-        UnserializableDatasetError
-            Raised if a formatter cannot write its dataset.
-
-        Notes
-        -----
-        Nothing is written unless every dataset can be.
-        """
-        from lsst.daf.butler.datastores.file_datastore.retrieve_artifacts import (
-            ArtifactIndexInfo,
-            ZipIndex,
-            determine_destination_for_retrieved_artifact,
-        )
-
-        destination = ResourcePath(destination)
-        if not destination.isdir():
-            raise ValueError(f"retrieveArtifacts needs a directory to write to; got {destination}.")
-        check_writing_mode(transfer, "retrieveArtifacts")
-        found = self._stored_entries(refs, "retrieveArtifacts")
-        planned: list[tuple[ResourcePath, bytes]] = []
-        artifacts: dict[ResourcePath, ArtifactIndexInfo] = {}
-        # Sorted as a file datastore sorts, so that prefixes and the index
-        # are the same on every run.
-        for ref, entry in sorted(found, key=lambda pair: pair[0]):
-            serialized = self._serialized_form(entry)
-            relative = artifact_path(entry.ref, serialized.extension)
-            target = determine_destination_for_retrieved_artifact(
-                destination,
-                ResourcePath(relative, forceAbsolute=False, forceDirectory=False),
-                preserve_path,
-                f"{str(ref.id)[:8]}-" if add_prefix else "",
-            )
-            info = whole_file_info(serialized, relative, entry.ref)
-            planned.append((target, serialized.data))
-            artifacts[target] = ArtifactIndexInfo.from_single(info.to_simple(), ref.id)
-        write_files(planned, overwrite)
-        if write_index:
-            index = ZipIndex.from_artifact_map([ref for ref, _ in found], artifacts, destination)
-            index.write_index(destination)
-        return artifacts
-
-    def ingest_zip(self, zip_path: ResourcePath, transfer: str | None, *, dry_run: bool = False) -> None:
-        """Store the datasets of a zip made by ``Butler.retrieve_artifacts_zip``.
-
-        Works with zips of any datastore's datasets, including a
-        ``FileDatastore``'s composites written one file per component.
-
-        Parameters
-        ----------
-        zip_path : `lsst.resources.ResourcePath`
-            The zip file, with its index.
-        transfer : `str` or `None`
-            ``auto`` or ``copy`` (read the zip), or ``move`` (read it, then
-            delete it).
-        dry_run : `bool`, optional
-            Read and check everything, store nothing.
-
-        Raises
-        ------
-        UnsupportedTransferModeError
-            Raised for any other ``transfer`` (``None``, ``direct``, links).
-        FileNotFoundError
-            Raised if the zip does not exist.
-        ValueError
-            Raised if the zip has no valid index, or a file cannot be read
-            by its formatter.
-        lsst.daf.butler.DatasetTypeNotSupportedError
-            Raised if the constraints reject any of the datasets, as a file
-            datastore does.
-        FileExistsError
-            Raised if any of the datasets is already stored.
-        OSError
-            Raised with ``errno.ENOSPC`` if they exceed ``capacity_bytes``.
-
-        Notes
-        -----
-        All or nothing: on any error nothing is stored, and a ``move`` leaves
-        the zip in place. Inside a transaction a rollback removes the
-        datasets and puts a moved zip back.
-        """
-        from lsst.daf.butler.datastores.file_datastore.retrieve_artifacts import ZipIndex
-
-        if self._expire_after is not None:
-            self.expire()
-        check_transfer_mode(transfer, "ingest_zip", READABLE_TRANSFER_MODES)
-        zip_path = ResourcePath(zip_path, forceDirectory=False)
-        payload = read_file(zip_path)
-        try:
-            archive = zipfile.ZipFile(io.BytesIO(payload))
-        except zipfile.BadZipFile as err:
-            raise ValueError(f"{zip_path} is not a zip file: {err}") from err
-        with archive:
-            try:
-                index = ZipIndex.from_open_zip(archive)
-            except (KeyError, ValueError) as err:
-                raise ValueError(
-                    f"{zip_path} has no valid index ({ZipIndex.index_name}); it was not made by "
-                    f"Butler.retrieve_artifacts_zip: {err}"
-                ) from err
-            refs = {ref.id: ref for ref in index.refs.to_refs(universe=self._universe)}
-            rejected = [ref for ref in refs.values() if not self._constraints_cache.accepts(ref)]
-            if rejected:
-                raise DatasetTypeNotSupportedError(
-                    f"The constraints of datastore {self.name} reject {len(rejected)} dataset(s) of "
-                    f"{zip_path}, e.g. {rejected[0]}; nothing was ingested."
-                )
-            files: dict[uuid.UUID, list[tuple[StoredFileInfo, bytes]]] = {}
-            for member, artifact in index.artifact_map.items():
-                info = StoredFileInfo.from_simple(artifact.info).update(path=member)
-                try:
-                    data = archive.read(member)
-                except KeyError as err:
-                    raise ValueError(f"{zip_path}: its index names {member}, which the zip lacks.") from err
-                for dataset_id in artifact.ids:
-                    if dataset_id not in refs:
-                        raise ValueError(f"{zip_path}: {member} is indexed for unknown dataset {dataset_id}.")
-                    files.setdefault(dataset_id, []).append((info, data))
-        unread = [ref for dataset_id, ref in refs.items() if dataset_id not in files]
-        if unread:
-            raise ValueError(f"{zip_path} indexes {len(unread)} dataset(s) without files, e.g. {unread[0]}.")
-        entries = [
-            self._entry_from(assemble(self._formatters, refs[dataset_id], contents))
-            for dataset_id, contents in files.items()
-        ]
-        if dry_run:
-            self._state.add_all(entries, self._capacity, dry_run=True)
-            _LOG.info("Dry run: would ingest %d datasets from %s into %s.", len(entries), zip_path, self.name)
-            return
-        self._store_all(entries, f"ingest_zip {zip_path}")
-        if transfer == "move":
-            self._remove_sources(entries, [(zip_path, payload)])
-
-    def _remove_sources(
-        self, entries: list[StoredDataset], sources: list[tuple[ResourcePath, bytes]]
-    ) -> None:
-        """Delete the files just moved in as ``entries``; a rollback writes them back.
-
-        If a file cannot be deleted, the files already deleted are written
-        back and the entries dropped before the error propagates, so that a
-        failed move changes nothing.
-        """
-        removed: list[tuple[ResourcePath, bytes]] = []
-        try:
-            for uri, data in sources:
-                uri.remove()
-                removed.append((uri, data))
-        except Exception:
-            for uri, data in removed:
-                uri.write(data)
-            for entry in entries:
-                self._state.discard(dataset_key(entry.ref), entry)
-            raise
-        if self._transaction is not None:
-            for uri, data in removed:
-                self._register_undo(f"move {uri}", functools.partial(uri.write, data))
-
-    def _overrideTransferMode(self, *datasets: FileDataset, transfer: str | None = None) -> str | None:
-        # "auto" stays "auto", which reads the files as "copy" does.
-        return transfer
-
-    def _prepIngest(self, *datasets: FileDataset, transfer: str | None = None) -> _IngestPrepData:
-        check_transfer_mode(transfer, "ingest", READABLE_TRANSFER_MODES)
-        accepted: list[DatasetRef] = []
-        entries: list[StoredDataset] = []
-        sources: dict[ResourcePath, bytes] = {}
-        for dataset in datasets:
-            if not isinstance(dataset, FileDataset):
-                raise TypeError(f"ingest() needs FileDataset arguments; got {type(dataset).__name__}.")
-            refs = require_refs(dataset.refs, "ingest")
-            acceptable = [ref for ref in refs if self._constraints_cache.accepts(ref)]
-            if not acceptable:
-                continue
-            formatter = self._ingest_formatter(dataset, acceptable[0])
-            uri = ResourcePath(dataset.path, forceAbsolute=True, forceDirectory=False)
-            data = sources.get(uri)
-            if data is None:
-                data = sources[uri] = read_file(uri)
-            for ref in acceptable:
-                info = StoredFileInfo(
-                    formatter=formatter,
-                    path=str(uri),
-                    storageClass=ref.datasetType.storageClass,
-                    component=None,
-                    checksum=None,
-                    file_size=len(data),
-                )
-                entries.append(self._entry_from(assemble(self._formatters, ref, [(info, data)])))
-            accepted.extend(acceptable)
-        stored = [entry.ref for entry in entries if dataset_key(entry.ref) in self._state.datasets]
-        if stored:
-            raise FileExistsError(
-                f"ingest: {len(stored)} dataset(s) are already stored in datastore {self.name}, e.g. "
-                f"{stored[0]}; nothing was ingested."
-            )
-        return _IngestPrepData(accepted, entries, list(sources.items()))
-
-    def _ingest_formatter(self, dataset: FileDataset, ref: DatasetRef) -> str:
-        """Return the name of the formatter to read an ingested file with."""
-        if dataset.formatter is None:
-            formatter, _ = self._formatters.formatter_class(ref)
-        else:
-            given = dataset.formatter
-            try:
-                formatter = get_class_of(given) if isinstance(given, str | type) else type(given)
-            except ImportError as err:
-                raise TypeError(
-                    f"ingest: formatter {given!r} (for {dataset.path}) cannot be imported: {err}"
-                ) from err
-            if not (isinstance(formatter, type) and issubclass(formatter, Formatter | FormatterV2)):
-                raise TypeError(f"ingest: {given!r} (for {dataset.path}) is not a formatter.")
-        return f"{formatter.__module__}.{formatter.__qualname__}"
-
-    def _finishIngest(
-        self, prepData: Any, *, transfer: str | None = None, record_validation_info: bool = True
-    ) -> None:
-        assert isinstance(prepData, _IngestPrepData), "prepData comes from _prepIngest"
-        self._store_all(prepData.entries, f"ingest {len(prepData.entries)} datasets")
-        if transfer == "move":
-            self._remove_sources(prepData.entries, prepData.sources)
-
-    def ingest(
-        self, *datasets: FileDataset, transfer: str | None = None, record_validation_info: bool = True
-    ) -> None:
-        """Read files into memory through their formatters.
-
-        Parameters
-        ----------
-        *datasets : `~lsst.daf.butler.FileDataset`
-            The files (a relative path is relative to the current directory)
-            and the datasets each holds; a file's ``formatter`` if given,
-            otherwise the one configured for its first dataset.
-        transfer : `str` or `None`, optional
-            ``copy`` or ``auto`` (read the files), or ``move`` (read them,
-            then delete them).
-        record_validation_info : `bool`, optional
-            Accepted for compatibility; the files are read, not recorded.
-
-        Raises
-        ------
-        UnsupportedTransferModeError
-            Raised for any other ``transfer``: ``None`` (the default, which
-            means the files are already in the datastore), ``direct`` and the
-            link modes cannot hold a dataset in memory.
-        lsst.daf.butler.DatasetTypeNotSupportedError
-            Raised if the constraints reject any of the datasets.
-        FileNotFoundError
-            Raised if a file does not exist.
-        FileExistsError
-            Raised if a dataset is already stored.
-        ValueError
-            Raised if a formatter fails to read its file, or for a component
-            reference.
-        TypeError
-            Raised for a non-`~lsst.daf.butler.FileDataset` argument, a
-            non-reference, or a formatter that is not one.
-        OSError
-            Raised with ``errno.ENOSPC`` if the datasets exceed
-            ``capacity_bytes``.
-
-        Notes
-        -----
-        Every file is read before anything is stored, and on any error
-        nothing is. Inside a transaction a rollback removes the datasets and
-        writes moved files back.
-        """
-        super().ingest(*datasets, transfer=transfer, record_validation_info=record_validation_info)
-
-    def transfer_from(
-        self,
-        source_records: FileTransferMap,
-        refs: Collection[DatasetRef],
-        transfer: str = "auto",
-        artifact_existence: dict[ResourcePath, bool] | None = None,
-        dry_run: bool = False,
-    ) -> tuple[set[DatasetRef], set[DatasetRef]]:
-        """Read datasets from another datastore's files.
-
-        The source may be any datastore that describes its files
-        (``get_file_info_for_transfer``): a ``FileDatastore`` (whole files,
-        one file per component, or files inside an ingested zip) or another
-        in-memory datastore.
-
-        Parameters
-        ----------
-        source_records : `~lsst.daf.butler.datastore.FileTransferMap`
-            The source's files of each dataset.
-        refs : `~collections.abc.Collection` [`~lsst.daf.butler.DatasetRef`]
-            The datasets, as this datastore's Butler knows them.
-        transfer : `str`, optional
-            ``auto`` or ``copy``: the files are read and stay the source's.
-        artifact_existence : `dict`, optional
-            Unused: every file is read.
-        dry_run : `bool`, optional
-            Read and check everything, store nothing.
-
-        Returns
-        -------
-        accepted : `set` [`~lsst.daf.butler.DatasetRef`]
-            The datasets now stored here, including those already stored.
-        rejected : `set` [`~lsst.daf.butler.DatasetRef`]
-            Those the constraints reject, not stored.
-
-        Raises
-        ------
-        UnsupportedTransferModeError
-            Raised for any other ``transfer``: ``move`` would leave the source
-            with records of nothing, and ``direct``, ``split``,
-            ``unsafe_direct`` and the links cannot hold a dataset in memory.
-        FileNotFoundError
-            Raised if an accepted dataset has no files in ``source_records``,
-            or a file does not exist.
-        ValueError
-            Raised if a formatter fails to read a file.
-        OSError
-            Raised with ``errno.ENOSPC`` if the datasets exceed
-            ``capacity_bytes``.
-
-        Notes
-        -----
-        All or nothing: on any error nothing is stored.
-        """
-        if self._expire_after is not None:
-            self.expire()
-        check_transfer_mode(transfer, "transfer_from", ("auto", "copy"))
-        refs = require_refs(refs, "transfer_from")
-        accepted: set[DatasetRef] = set()
-        rejected: set[DatasetRef] = set()
-        entries = []
-        missing = []
-        datasets = self._state.datasets
-        for ref in refs:
-            if not self._constraints_cache.accepts(ref):
-                rejected.add(ref)
-                continue
-            accepted.add(ref)
-            if dataset_key(ref) in datasets:
-                continue
-            records = source_records.get(ref.id)
-            if not records:
-                missing.append(ref)
-                continue
-            contents = [(record.file_info, read_file(record.location.uri)) for record in records]
-            entries.append(self._entry_from(assemble(self._formatters, ref, contents)))
-        if missing:
-            raise FileNotFoundError(
-                f"transfer_from: the source describes no files for {len(missing)} dataset(s), e.g. "
-                f"{missing[0]}; nothing was transferred."
-            )
-        if dry_run:
-            _LOG.info("Dry run: would transfer %d datasets into %s.", len(entries), self.name)
-        else:
-            self._store_all(entries, f"transfer {len(entries)} datasets")
-        return accepted, rejected
-
-    def export(
-        self,
-        refs: Iterable[DatasetRef],
-        *,
-        directory: ResourcePathExpression | None = None,
-        transfer: str | None = "auto",
-    ) -> Iterable[FileDataset]:
-        """Export datasets as files, for ``Butler.export``.
-
-        Parameters
-        ----------
-        refs : `~collections.abc.Iterable` [`~lsst.daf.butler.DatasetRef`]
-            Datasets to export (a component reference exports its parent).
-        directory : `lsst.resources.ResourcePathExpression`, optional
-            Existing directory to write the files in.
-        transfer : `str` or `None`, optional
-            ``auto`` or ``copy`` (or a link mode): write each file in
-            ``directory``, at its path in this datastore. ``None`` (or
-            ``auto`` without a directory) and ``direct``: write nothing there
-            and name this datastore's own files by absolute URI (they last
-            while the datasets are stored here).
-
-        Returns
-        -------
-        datasets : `~collections.abc.Iterable` [`~lsst.daf.butler.FileDataset`]
-            One per dataset: its reference, path and formatter.
-
-        Raises
-        ------
-        TypeError
-            Raised for ``move``, or a writing ``transfer`` without a
-            ``directory``, as a file datastore does.
-        ValueError
-            Raised for an unknown ``transfer``.
-        FileNotFoundError
-            Raised if ``directory`` does not exist or a dataset is not stored
-            here.
-        FileExistsError
-            Raised if a file exists already; nothing is written.
-        """
-        if transfer == "auto" and directory is None:
-            transfer = None
-        if transfer == "move":
-            raise TypeError(
-                "Cannot export with transfer mode 'move': an export leaves the datastore as it is."
-            )
-        if transfer is not None and transfer != "direct":
-            if directory is None:
-                raise TypeError(f"Cannot export with transfer mode {transfer!r} without a directory.")
-            check_writing_mode(transfer, "export")
-        found = self._stored_entries(refs, "export")
-        exported = []
-        if transfer is None or transfer == "direct":
-            for ref, entry in found:
-                artifact = self._artifact(dataset_key(entry.ref), entry)
-                if artifact is None:
-                    raise FileNotFoundError(f"Dataset {ref} was removed during the export.")
-                info, uri = artifact
-                exported.append(FileDataset(refs=[ref], path=str(uri), formatter=info.formatter))
-            return exported
-        assert directory is not None
-        directory_uri = ResourcePath(directory, forceDirectory=True)
-        if not directory_uri.exists():
-            raise FileNotFoundError(f"Export directory {directory_uri} does not exist.")
-        planned = []
-        for ref, entry in found:
-            serialized = self._serialized_form(entry)
-            relative = artifact_path(entry.ref, serialized.extension)
-            planned.append((directory_uri.join(relative), serialized.data))
-            exported.append(FileDataset(refs=[ref], path=relative, formatter=serialized.formatter))
-        write_files(planned, overwrite=False)
-        return exported
-
-    def get_file_info_for_transfer(self, dataset_ids: Iterable[DatasetId]) -> FileTransferMap:
-        """Describe the files of stored datasets, writing them on demand.
-
-        What another datastore's ``transfer_from`` reads: a
-        ``Butler.transfer_from`` out of a Butler using this datastore.
-
-        Parameters
-        ----------
-        dataset_ids : `~collections.abc.Iterable` [`~lsst.daf.butler.DatasetId`]
-            The datasets; those not stored here are left out.
-
-        Returns
-        -------
-        files : `~lsst.daf.butler.datastore.FileTransferMap`
-            For each stored dataset, one file: written through its formatter
-            in a private directory of this datastore's state, with a path
-            relative to that directory (as a file datastore's records have),
-            so that the receiver names its copy as it would its own.
-
-        Raises
-        ------
-        TypeError
-            Raised if something given is not a `uuid.UUID`.
-
-        Notes
-        -----
-        Each file is written once and kept while its dataset is stored: it is
-        deleted when the dataset is removed, forgotten, emptied from the
-        trash, expired or replaced by a ``restore``, and the whole directory
-        goes with the state (when it is garbage-collected, when
-        ``release_shared_state`` releases it, or at exit). The directory is
-        marked temporary, so a receiver transferring with ``auto`` copies the
-        files; ask for ``copy`` or ``hardlink`` explicitly, never a symbolic
-        link, which would outlive its target.
-        """
-        if self._expire_after is not None:
-            self.expire()
-        state = self._state
-        files: FileTransferMap = {}
-        for dataset_id in dataset_ids:
-            if not isinstance(dataset_id, uuid.UUID):
-                raise TypeError(
-                    f"get_file_info_for_transfer() needs dataset IDs (uuid.UUID); got "
-                    f"{type(dataset_id).__name__}: {dataset_id!r}"
-                )
-            key = dataset_id.int
-            entry = state.datasets.get(key)
-            if entry is None:
-                continue
-            artifact = self._artifact(key, entry)
-            if artifact is not None:
-                info, uri = artifact
-                # An absolute location (no root) keeps the file's URI marked
-                # temporary, so that "auto" copies it.
-                files[dataset_id] = [FileTransferRecord(location=Location(None, uri), file_info=info)]
-        return files
 
     # Snapshots
 

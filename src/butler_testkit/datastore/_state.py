@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from lsst.daf.butler import DatasetRef
 
 from ._artifacts import ArtifactDirectory
+from ._listing import first_few
 from ._refs import dataset_key
 
 if TYPE_CHECKING:
@@ -229,10 +230,8 @@ class DatastoreState:
                     clashes.append(entry.ref)
                 seen.add(key)
             if clashes:
-                shown = ", ".join(str(ref) for ref in clashes[:3])
-                more = f" and {len(clashes) - 3} more" if len(clashes) > 3 else ""
                 raise FileExistsError(
-                    f"{len(clashes)} dataset(s) are already stored: {shown}{more}; nothing was stored."
+                    f"{len(clashes)} dataset(s) are already stored: {first_few(clashes)}; nothing was stored."
                 )
             total = sum(entry.size for entry in added)
             if capacity is not None:

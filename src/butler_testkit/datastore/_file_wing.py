@@ -1,0 +1,60 @@
+"""What the file families of `InMemoryDatastore` need from it."""
+
+from __future__ import annotations
+
+__all__ = ("FileWing",)
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from lsst.daf.butler.datastore import Datastore
+
+from ._transactions import ThreadTransactions
+
+if TYPE_CHECKING:
+    from lsst.daf.butler import DimensionUniverse
+
+    from ._constraints import ConstraintsCache
+    from ._serialization import Formatters
+    from ._state import DatastoreState
+
+
+class FileWing(ThreadTransactions, Datastore):
+    """Base of the mixins that move `InMemoryDatastore`'s datasets in and out as files.
+
+    Records, artifacts, zip files, ingest, export and transfers form one
+    concept: a file gateway over the datastore's stored state. It is split
+    into two families, as a fake server splits its commands: `FileExports`
+    (datasets out as files) and `FileImports` (files in as datasets). Each
+    family is a mixin of the datastore, so that its methods are the
+    datastore's own ``Datastore`` API, documented where they are written,
+    and the datastore's module keeps the in-memory contract (put, get,
+    existence, URIs, deletion, transactions, snapshots).
+
+    This base declares what the families use of the datastore beyond the
+    ``Datastore`` API and its transactions: the attributes below, set by the
+    datastore's constructor. A reader, and a type checker, sees the whole
+    contract between the datastore and its file wing here. Being abstract
+    ``Datastore`` subclasses, the families have their methods checked
+    against the base class's signatures.
+    """
+
+    clock: Callable[[], float]
+    """Clock of ``expire_after``."""
+
+    _state: DatastoreState
+    _formatters: Formatters
+    _universe: DimensionUniverse
+    _constraints_cache: ConstraintsCache
+    _serializes: bool
+    _capacity: int | None
+    _expire_after: float | None
+
+    if TYPE_CHECKING:
+
+        def expire(self) -> int:
+            """Remove the datasets older than ``expire_after`` now."""
+
+    def _expire_if_due(self) -> None:
+        if self._expire_after is not None:
+            self.expire()
