@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -191,14 +192,84 @@ class TestConsistencyAfterFaults:
         wrapped.put(make_metrics(), ref)  # and it can be put afterwards
         assert wrapped.get(ref) == make_metrics()
 
-    def test_the_stored_point_is_inside_our_put(self, make_datastore, make_ref):
+    def test_the_stored_point_is_inside_our_put(self, make_datastore, make_ref, monkeypatch):
         ours = make_datastore()
         instrumented = InstrumentedDatastore.wrap(ours, faults=FaultPlan(Fault("put", point="stored")))
-        assert ours.fault_plan is instrumented.faults
+        # Our put drops the dataset itself: the wrapper has nothing to undo.
+        for undo in ("remove", "forget"):
+            monkeypatch.setattr(
+                ours, undo, lambda *args, name=undo: pytest.fail(f"the wrapper called {name}")
+            )
         ref = make_ref()
         with pytest.raises(InjectedFaultError):
             instrumented.put(make_metrics(), ref)
         assert ours.stored_refs() == []
+
+
+class TestFaultsBelongToTheirWrapper:
+    """A wrapper's faults never reach the wrapped datastore's own callers, nor another wrapper."""
+
+    @pytest.mark.parametrize("point", ["before", "stored", "after"])
+    def test_the_wrapped_datastore_stays_usable_directly(self, make_datastore, make_ref, point):
+        ours = make_datastore()
+        InstrumentedDatastore.wrap(ours, faults=FaultPlan(Fault("put", point=point)))
+        ref = make_ref()
+        ours.put(make_metrics(), ref)
+        assert ours.get(ref) == make_metrics()
+
+    def test_wrapping_again_keeps_the_first_wrappers_faults(self, make_datastore, make_ref):
+        ours = make_datastore()
+        first = InstrumentedDatastore.wrap(ours, faults=FaultPlan(Fault("put", point="stored")))
+        second = InstrumentedDatastore.wrap(ours)
+        with pytest.raises(InjectedFaultError):
+            first.put(make_metrics(), failed := make_ref())
+        assert not ours.exists(failed)
+        second.put(make_metrics(), stored := make_ref())
+        assert ours.stored_refs() == [stored]
+
+    @pytest.mark.parametrize("failing", ["inner", "outer"])
+    def test_nested_wrappers_each_keep_their_stored_faults(self, make_datastore, make_ref, failing):
+        ours = make_datastore()
+        inner = InstrumentedDatastore.wrap(ours)
+        outer = InstrumentedDatastore.wrap(inner)
+        victim = make_ref()
+        plan = FaultPlan(Fault("put", dataset_ids=[victim.id], point="stored"))
+        (inner if failing == "inner" else outer).faults = plan
+        outer.put(make_metrics(), kept := make_ref())
+        with pytest.raises(InjectedFaultError):
+            outer.put(make_metrics(), victim)
+        assert ours.stored_refs() == [kept]
+        assert [(point, refs) for _, _, refs, point in plan.fired] == [("stored", (victim,))]
+        assert [entry.outcome for entry in outer.journal] == ["ok", "InjectedFaultError"]
+        assert [entry.outcome for entry in inner.journal] == ["ok", "InjectedFaultError"]
+
+    def test_a_stored_fault_does_not_reach_another_thread(self, make_datastore, make_ref):
+        ours = make_datastore()
+        direct_ref = make_ref()
+        outcome = []
+
+        def put_directly(ref):
+            # Runs while the wrapper's put is between storing and returning.
+            worker = threading.Thread(target=lambda: outcome.append(_try_put(ours, direct_ref)))
+            worker.start()
+            worker.join()
+
+        # Would fire on the other thread's put if the fault reached it.
+        plan = FaultPlan(Fault("put", dataset_ids=[direct_ref.id], point="stored"))
+        instrumented = InstrumentedDatastore.wrap(ours, faults=plan)
+        with instrumented.at_stored_point(put_directly):
+            instrumented.put(make_metrics(), wrapped_ref := make_ref())
+        assert outcome == ["ok"]
+        assert set(ours.stored_refs()) == {wrapped_ref, direct_ref}
+        assert plan.fired == []
+
+
+def _try_put(datastore, ref):
+    try:
+        datastore.put(make_metrics(), ref)
+    except Exception as err:
+        return type(err).__name__
+    return "ok"
 
     def test_a_failed_put_inside_a_transaction_rolls_back_cleanly(self, wrapped, make_ref):
         earlier, failing = make_ref(), make_ref()

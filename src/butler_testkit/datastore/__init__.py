@@ -10,6 +10,7 @@ from ._records import StoredDatasetRefInfo
 from ._serialization import SerializedDataset, UnserializableDatasetError
 from ._shared import release_shared_state, shared_state_for, shared_state_roots
 from ._state import DatastoreState, StateSnapshot, StoredDataset
+from ._stored_point import StoredCheck, StoredPointHook, checking_stored_point, stored_point_check
 
 __all__ = (
     "DatastoreState",
@@ -23,12 +24,16 @@ __all__ = (
     "JournalEntry",
     "SerializedDataset",
     "StateSnapshot",
+    "StoredCheck",
     "StoredDataset",
     "StoredDatasetRefInfo",
+    "StoredPointHook",
     "UncopyableDatasetError",
     "UnserializableDatasetError",
     "UnsupportedTransferModeError",
+    "checking_stored_point",
     "release_shared_state",
     "shared_state_for",
     "shared_state_roots",
+    "stored_point_check",
 )

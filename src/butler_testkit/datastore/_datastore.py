@@ -9,6 +9,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from lsst.daf.butler import (
@@ -30,7 +31,6 @@ from lsst.resources import ResourcePath, ResourcePathExpression
 
 from ._artifacts import artifact_path
 from ._constraints import ConstraintsCache, constraint_lookup_keys
-from ._faults import FaultPlan
 from ._file_exports import FileExports
 from ._file_imports import FileImports
 from ._isolation import Isolation, isolated_copy
@@ -39,6 +39,7 @@ from ._refs import dataset_key, require_ref, require_refs
 from ._serialization import Formatters, SerializedDataset
 from ._shared import shared_state_for
 from ._state import DatastoreState, StateSnapshot, StoredDataset
+from ._stored_point import StoredCheck, checking_stored_point, stored_point_check
 from ._transactions import ThreadTransactions
 from ._uris import DatasetUris
 
@@ -139,9 +140,6 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
         self._formatters = Formatters(config.get("formatters"), bridgeManager.universe)
         self.clock: Callable[[], float] = time.monotonic
         """Clock of ``expire_after``, in seconds; replace it to control time in tests."""
-        # Faults to inject midway through a put (point "stored"); installed by
-        # InstrumentedDatastore, which handles every other point itself.
-        self.fault_plan: FaultPlan | None = None
         constraints_config = config.get("constraints")
         self._constraints_cache = ConstraintsCache(self.constraints, constraints_config)
         self._lookup_keys = constraint_lookup_keys(constraints_config, bridgeManager.universe)
@@ -500,15 +498,36 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
 
         entry = StoredDataset(obj, ref, None if self._expire_after is None else self.clock(), size)
         state.add(key, entry, self._capacity)
-        plan = self.fault_plan
-        if plan is not None:
+        check = stored_point_check(self)
+        if check is not None:
             try:
-                plan.check("put", (ref,), "stored")
+                check(ref)
             except BaseException:
                 state.discard(key, entry)
                 raise
         if self._transaction is not None:
             self._register_undo(f"put {dataset_type.name}", lambda: state.discard(key, entry))
+
+    def at_stored_point(self, check: StoredCheck) -> AbstractContextManager[None]:
+        """Run ``check`` inside every `put` this caller makes in the block.
+
+        The `StoredPointHook` through which `InstrumentedDatastore` fails a
+        put at point ``"stored"``.
+
+        Parameters
+        ----------
+        check : `~collections.abc.Callable`
+            Called with the reference once the dataset is stored and before
+            `put` returns; if it raises, the dataset is removed again and the
+            exception propagates.
+
+        Returns
+        -------
+        block : `contextlib.AbstractContextManager`
+            The check is in force inside it, for the calling thread or
+            asyncio task only: direct calls by anyone else are unaffected.
+        """
+        return checking_stored_point(self, check)
 
     @staticmethod
     def _coerce_for_put(obj: Any, storage_class: StorageClass, ref: DatasetRef) -> Any:

@@ -6,8 +6,10 @@ __all__ = ("InstrumentedDatastore",)
 
 import contextlib
 import logging
+import sys
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from lsst.daf.butler import Config, DatasetRef, DatasetType, FileDataset, LookupKey, StorageClass
@@ -24,6 +26,12 @@ from lsst.utils import doImportType
 
 from ._faults import FaultPlan
 from ._journal import Journal
+from ._stored_point import StoredCheck, StoredPointHook, checking_stored_point, stored_point_check
+
+if sys.version_info >= (3, 12):
+    from typing import override
+else:
+    from typing_extensions import override
 
 if TYPE_CHECKING:
     from lsst.daf.butler import DatasetId, DatasetProvenance
@@ -52,8 +60,9 @@ class InstrumentedDatastore(Datastore):
           datastores:
             - cls: lsst.daf.butler.datastores.fileDatastore.FileDatastore
 
-    In Python, use `wrap`. The wrapper is transparent: same name(s), roots,
-    ephemerality, records and transactions as the wrapped datastore.
+    In Python, use `wrap`. The wrapper is transparent: every ``Datastore``
+    method is the wrapped datastore's, with the same name(s), roots,
+    ephemerality, records and transactions.
 
     Parameters
     ----------
@@ -78,12 +87,23 @@ class InstrumentedDatastore(Datastore):
 
     Notes
     -----
+    Recorded in the `journal`, with faults applied: ``put``, ``put_new``,
+    ``get``, ``exists``, ``knows``, ``knows_these``, ``mexists``,
+    ``getURIs``, ``getURI``, ``getManyURIs``, ``trash``, ``emptyTrash``,
+    ``remove``, ``forget``, ``transfer``, ``ingest``, ``ingest_zip``,
+    ``retrieveArtifacts``, ``transfer_from``, ``import_records`` and
+    ``export_records``. Every other method is passed straight through.
+
     A ``put`` that fails after the wrapped datastore has stored the dataset
     (fault points ``"stored"`` and ``"after"``) is undone with ``remove`` (or
     ``forget``, if the datastore cannot remove), so that nothing is left half
-    stored. A wrapped datastore with an internal hook for the ``"stored"``
-    point (such as `~butler_testkit.InMemoryDatastore`, which fails between
-    storing the object and returning) gets the plan installed on it.
+    stored. A wrapped datastore with a `StoredPointHook` (such as
+    `~butler_testkit.InMemoryDatastore`, or another wrapper) fails at point
+    ``"stored"`` inside its own ``put``, between storing the object and
+    returning; for any other datastore the point is ``"after"``. The faults
+    belong to the wrapper: the wrapped datastore stays usable directly,
+    without them, and wrappers around one datastore (or around each other)
+    each keep their own.
     """
 
     containerKey: ClassVar[str | None] = _CONTAINER_KEY
@@ -123,7 +143,8 @@ class InstrumentedDatastore(Datastore):
         Parameters
         ----------
         datastore : `~lsst.daf.butler.datastore.Datastore`
-            The datastore; it stays usable directly, unrecorded.
+            The datastore; it stays usable directly, unrecorded and without
+            the wrapper's faults.
         journal : `Journal`, optional
             Where calls are recorded; a new one if not given.
         faults : `FaultPlan`, optional
@@ -152,13 +173,11 @@ class InstrumentedDatastore(Datastore):
         if plan is not None and not isinstance(plan, FaultPlan):
             raise TypeError(f"faults must be a FaultPlan or None; got {type(plan).__name__}.")
         self._faults = plan
-        # A wrapped datastore with an internal "stored" hook fails there.
-        if hasattr(self.wrapped, "fault_plan"):
-            self.wrapped.fault_plan = plan
 
     # Construction
 
     @classmethod
+    @override
     def _create_from_config(
         cls,
         config: DatastoreConfig,
@@ -189,21 +208,11 @@ class InstrumentedDatastore(Datastore):
         )
 
     @classmethod
+    @override
     def setConfigRoot(cls, root: str, config: Config, full: Config, overwrite: bool = True) -> None:
-        """Let the wrapped datastore's class set its root, at ``root`` itself.
-
-        Parameters
-        ----------
-        root : `str`
-            Repository root.
-        config : `~lsst.daf.butler.Config`
-            Configuration to update.
-        full : `~lsst.daf.butler.Config`
-            Complete configuration, read-only.
-        overwrite : `bool`, optional
-            Whether existing values may be replaced.
-        """
-        # As for a chained datastore, ``config`` may be a whole repository
+        # Docstring inherited.
+        # The wrapped datastore's class sets its root, at ``root`` itself. As
+        # for a chained datastore, ``config`` may be a whole repository
         # configuration or just its datastore part.
         datastore_config = DatastoreConfig(config, mergeDefaults=False)
         full_datastore_config = DatastoreConfig(full, mergeDefaults=False)
@@ -218,24 +227,21 @@ class InstrumentedDatastore(Datastore):
             config.update(datastore_config)
 
     @property
+    @override
     def names(self) -> tuple[str, ...]:
-        """The wrapped datastore's names."""
+        # Docstring inherited.
         return self.wrapped.names
 
     @property
+    @override
     def roots(self) -> dict[str, ResourcePath | None]:
-        """The wrapped datastore's roots."""
+        # Docstring inherited.
         return self.wrapped.roots
 
     @contextlib.contextmanager
+    @override
     def transaction(self) -> Iterator[DatastoreTransaction]:
-        """Open a transaction of the wrapped datastore.
-
-        Yields
-        ------
-        transaction : `~lsst.daf.butler.datastore.DatastoreTransaction`
-            The wrapped datastore's transaction.
-        """
+        # Docstring inherited.
         with self.wrapped.transaction() as transaction:
             yield transaction
 
@@ -258,29 +264,65 @@ class InstrumentedDatastore(Datastore):
         finally:
             self.journal.record(operation, refs, error, time.perf_counter() - start)
 
+    @override
     def put(self, inMemoryDataset: Any, ref: DatasetRef, provenance: DatasetProvenance | None = None) -> None:
-        """Store a dataset in the wrapped datastore (recorded; faults apply).
+        # Docstring inherited.
+        self._observe("put", (ref,), lambda: self._atomic_put(inMemoryDataset, ref, provenance))
+
+    def at_stored_point(self, check: StoredCheck) -> AbstractContextManager[None]:
+        """Run ``check`` inside every ``put`` this caller makes in the block.
+
+        The `StoredPointHook` of a wrapper, so that wrappers nest: the check
+        runs at this wrapper's own ``"stored"`` point, after its own faults
+        there.
 
         Parameters
         ----------
-        inMemoryDataset : `object`
-            The dataset.
-        ref : `~lsst.daf.butler.DatasetRef`
-            Its reference.
-        provenance : `~lsst.daf.butler.DatasetProvenance`, optional
-            Provenance.
+        check : `~collections.abc.Callable`
+            Called with the reference once the dataset is stored; if it
+            raises, the put is undone and the exception propagates.
+
+        Returns
+        -------
+        block : `contextlib.AbstractContextManager`
+            The check is in force inside it, for the calling thread or
+            asyncio task only.
         """
-        self._observe("put", (ref,), lambda: self._atomic_put(inMemoryDataset, ref, provenance))
+        return checking_stored_point(self, check)
 
     def _atomic_put(self, obj: Any, ref: DatasetRef, provenance: DatasetProvenance | None) -> None:
-        self.wrapped.put(obj, ref, provenance=provenance)
         plan = self._faults
+        check = self._stored_check(plan)
+        wrapped = self.wrapped
+        if check is None:
+            wrapped.put(obj, ref, provenance=provenance)
+        elif isinstance(wrapped, StoredPointHook):
+            # The wrapped datastore removes the dataset itself if the check
+            # raises.
+            with wrapped.at_stored_point(check):
+                wrapped.put(obj, ref, provenance=provenance)
+        else:
+            wrapped.put(obj, ref, provenance=provenance)
+            self._undo_put_if_raises(ref, check)
+        if plan is not None:
+            self._undo_put_if_raises(ref, lambda ref: plan.check("put", (ref,), "after"))
+
+    def _stored_check(self, plan: FaultPlan | None) -> StoredCheck | None:
+        """Return what a put must check at point "stored": this wrapper's faults, then its wrapper's."""
+        enclosing = stored_point_check(self)
         if plan is None:
-            return
+            return enclosing
+
+        def check(ref: DatasetRef) -> None:
+            plan.check("put", (ref,), "stored")
+            if enclosing is not None:
+                enclosing(ref)
+
+        return check
+
+    def _undo_put_if_raises(self, ref: DatasetRef, check: StoredCheck) -> None:
         try:
-            if not hasattr(self.wrapped, "fault_plan"):
-                plan.check("put", (ref,), "stored")
-            plan.check("put", (ref,), "after")
+            check(ref)
         except BaseException:
             self._undo_put(ref)
             raise
@@ -292,204 +334,77 @@ class InstrumentedDatastore(Datastore):
             _LOG.debug("Undoing a failed put of %s with forget(): remove() raised %s", ref, err)
             self.wrapped.forget([ref])
 
+    @override
     def put_new(self, in_memory_dataset: Any, ref: DatasetRef) -> Mapping[str, DatasetRef]:
-        """Store a dataset and report where (recorded; faults apply).
-
-        Parameters
-        ----------
-        in_memory_dataset : `object`
-            The dataset.
-        ref : `~lsst.daf.butler.DatasetRef`
-            Its reference.
-
-        Returns
-        -------
-        refs : `~collections.abc.Mapping` [`str`, `~lsst.daf.butler.DatasetRef`]
-            As the wrapped datastore reports.
-        """
+        # Docstring inherited.
         return self._observe("put_new", (ref,), lambda: self.wrapped.put_new(in_memory_dataset, ref))
 
+    @override
     def get(
         self,
         ref: DatasetRef,
         parameters: Mapping[str, Any] | None = None,
         storageClass: StorageClass | str | None = None,
     ) -> Any:
-        """Read a dataset from the wrapped datastore (recorded; faults apply).
-
-        Parameters
-        ----------
-        ref : `~lsst.daf.butler.DatasetRef`
-            The dataset.
-        parameters : `~collections.abc.Mapping`, optional
-            Read parameters.
-        storageClass : `~lsst.daf.butler.StorageClass` or `str`, optional
-            Storage class override.
-
-        Returns
-        -------
-        dataset : `object`
-            The dataset.
-        """
+        # Docstring inherited.
         return self._observe("get", (ref,), lambda: self.wrapped.get(ref, parameters, storageClass))
 
+    @override
     def exists(self, ref: DatasetRef) -> bool:
-        """Return whether the wrapped datastore has the dataset (recorded; faults apply).
-
-        Parameters
-        ----------
-        ref : `~lsst.daf.butler.DatasetRef`
-            The dataset.
-
-        Returns
-        -------
-        exists : `bool`
-            The answer.
-        """
+        # Docstring inherited.
         return self._observe("exists", (ref,), lambda: self.wrapped.exists(ref))
 
+    @override
     def knows(self, ref: DatasetRef) -> bool:
-        """Return whether the wrapped datastore knows the dataset (recorded; faults apply).
-
-        Parameters
-        ----------
-        ref : `~lsst.daf.butler.DatasetRef`
-            The dataset.
-
-        Returns
-        -------
-        knows : `bool`
-            The answer.
-        """
+        # Docstring inherited.
         return self._observe("knows", (ref,), lambda: self.wrapped.knows(ref))
 
+    @override
     def knows_these(self, refs: Iterable[DatasetRef]) -> dict[DatasetRef, bool]:
-        """Bulk `knows` (recorded; faults apply).
-
-        Parameters
-        ----------
-        refs : `~collections.abc.Iterable` [`~lsst.daf.butler.DatasetRef`]
-            The datasets.
-
-        Returns
-        -------
-        known : `dict` [`~lsst.daf.butler.DatasetRef`, `bool`]
-            The answers.
-        """
+        # Docstring inherited.
         listed = list(refs)
         return self._observe("knows_these", listed, lambda: self.wrapped.knows_these(listed))
 
+    @override
     def mexists(
         self, refs: Iterable[DatasetRef], artifact_existence: dict[ResourcePath, bool] | None = None
     ) -> dict[DatasetRef, bool]:
-        """Bulk `exists` (recorded; faults apply).
-
-        Parameters
-        ----------
-        refs : `~collections.abc.Iterable` [`~lsst.daf.butler.DatasetRef`]
-            The datasets.
-        artifact_existence : `dict`, optional
-            Artifact existence cache.
-
-        Returns
-        -------
-        existence : `dict` [`~lsst.daf.butler.DatasetRef`, `bool`]
-            The answers.
-        """
+        # Docstring inherited.
         listed = list(refs)
         return self._observe("mexists", listed, lambda: self.wrapped.mexists(listed, artifact_existence))
 
+    @override
     def getURIs(self, ref: DatasetRef, predict: bool = False) -> DatasetRefURIs:
-        """Return the wrapped datastore's URIs for a dataset (recorded; faults apply).
-
-        Parameters
-        ----------
-        ref : `~lsst.daf.butler.DatasetRef`
-            The dataset.
-        predict : `bool`, optional
-            Whether to predict a URI for a dataset not stored.
-
-        Returns
-        -------
-        uris : `~lsst.daf.butler.datastore.DatasetRefURIs`
-            The URIs.
-        """
+        # Docstring inherited.
         return self._observe("getURIs", (ref,), lambda: self.wrapped.getURIs(ref, predict))
 
+    @override
     def getURI(self, ref: DatasetRef, predict: bool = False) -> ResourcePath:
-        """Return the wrapped datastore's URI for a dataset (recorded; faults apply).
-
-        Parameters
-        ----------
-        ref : `~lsst.daf.butler.DatasetRef`
-            The dataset.
-        predict : `bool`, optional
-            Whether to predict a URI for a dataset not stored.
-
-        Returns
-        -------
-        uri : `lsst.resources.ResourcePath`
-            The URI.
-        """
+        # Docstring inherited.
         return self._observe("getURI", (ref,), lambda: self.wrapped.getURI(ref, predict))
 
+    @override
     def getManyURIs(
         self, refs: Iterable[DatasetRef], predict: bool = False, allow_missing: bool = False
     ) -> dict[DatasetRef, DatasetRefURIs]:
-        """Bulk `getURIs` (recorded; faults apply).
-
-        Parameters
-        ----------
-        refs : `~collections.abc.Iterable` [`~lsst.daf.butler.DatasetRef`]
-            The datasets.
-        predict : `bool`, optional
-            Whether to predict URIs for datasets not stored.
-        allow_missing : `bool`, optional
-            Whether to skip datasets that are not stored.
-
-        Returns
-        -------
-        uris : `dict` [`~lsst.daf.butler.DatasetRef`, `~lsst.daf.butler.datastore.DatasetRefURIs`]
-            The URIs.
-        """
+        # Docstring inherited.
         listed = list(refs)
         return self._observe(
             "getManyURIs", listed, lambda: self.wrapped.getManyURIs(listed, predict, allow_missing)
         )
 
+    @override
     def trash(self, ref: DatasetRef | Iterable[DatasetRef], ignore_errors: bool = True) -> None:
-        """Trash datasets in the wrapped datastore (recorded; faults apply).
-
-        Parameters
-        ----------
-        ref : `~lsst.daf.butler.DatasetRef` or `~collections.abc.Iterable` thereof
-            The datasets.
-        ignore_errors : `bool`, optional
-            As the wrapped datastore understands it.
-        """
+        # Docstring inherited.
         target: DatasetRef | list[DatasetRef] = ref if isinstance(ref, DatasetRef) else list(ref)
         refs = (target,) if isinstance(target, DatasetRef) else target
         self._observe("trash", refs, lambda: self.wrapped.trash(target, ignore_errors=ignore_errors))
 
+    @override
     def emptyTrash(
         self, ignore_errors: bool = True, refs: Collection[DatasetRef] | None = None, dry_run: bool = False
     ) -> set[ResourcePath]:
-        """Empty the wrapped datastore's trash (recorded; faults apply).
-
-        Parameters
-        ----------
-        ignore_errors : `bool`, optional
-            As the wrapped datastore understands it.
-        refs : `~collections.abc.Collection` [`~lsst.daf.butler.DatasetRef`], optional
-            Restrict to these datasets.
-        dry_run : `bool`, optional
-            Only report.
-
-        Returns
-        -------
-        removed : `set` [`lsst.resources.ResourcePath`]
-            As the wrapped datastore reports.
-        """
+        # Docstring inherited.
         listed = None if refs is None else list(refs)
         return self._observe(
             "emptyTrash",
@@ -497,56 +412,30 @@ class InstrumentedDatastore(Datastore):
             lambda: self.wrapped.emptyTrash(ignore_errors=ignore_errors, refs=listed, dry_run=dry_run),
         )
 
+    @override
     def remove(self, ref: DatasetRef) -> None:
-        """Remove a dataset from the wrapped datastore (recorded; faults apply).
-
-        Parameters
-        ----------
-        ref : `~lsst.daf.butler.DatasetRef`
-            The dataset.
-        """
+        # Docstring inherited.
         self._observe("remove", (ref,), lambda: self.wrapped.remove(ref))
 
+    @override
     def forget(self, refs: Iterable[DatasetRef]) -> None:
-        """Make the wrapped datastore forget datasets (recorded; faults apply).
-
-        Parameters
-        ----------
-        refs : `~collections.abc.Iterable` [`~lsst.daf.butler.DatasetRef`]
-            The datasets.
-        """
+        # Docstring inherited.
         listed = list(refs)
         self._observe("forget", listed, lambda: self.wrapped.forget(listed))
 
+    @override
     def transfer(self, inputDatastore: Datastore, ref: DatasetRef) -> None:
-        """Copy a dataset into the wrapped datastore (recorded; faults apply).
-
-        Parameters
-        ----------
-        inputDatastore : `~lsst.daf.butler.datastore.Datastore`
-            Where to read it.
-        ref : `~lsst.daf.butler.DatasetRef`
-            The dataset.
-        """
+        # Docstring inherited.
         source = (
             inputDatastore.wrapped if isinstance(inputDatastore, InstrumentedDatastore) else inputDatastore
         )
         self._observe("transfer", (ref,), lambda: self.wrapped.transfer(source, ref))
 
+    @override
     def ingest(
         self, *datasets: FileDataset, transfer: str | None = None, record_validation_info: bool = True
     ) -> None:
-        """Ingest files into the wrapped datastore (recorded; faults apply).
-
-        Parameters
-        ----------
-        *datasets : `~lsst.daf.butler.FileDataset`
-            The files.
-        transfer : `str`, optional
-            Transfer mode.
-        record_validation_info : `bool`, optional
-            Whether to record checksums and sizes.
-        """
+        # Docstring inherited.
         refs = [ref for dataset in datasets for ref in dataset.refs]
         self._observe(
             "ingest",
@@ -556,20 +445,12 @@ class InstrumentedDatastore(Datastore):
             ),
         )
 
+    @override
     def ingest_zip(self, zip_path: ResourcePath, transfer: str | None, *, dry_run: bool = False) -> None:
-        """Ingest a zip into the wrapped datastore (recorded; faults apply).
-
-        Parameters
-        ----------
-        zip_path : `lsst.resources.ResourcePath`
-            The zip file.
-        transfer : `str` or `None`
-            Transfer mode.
-        dry_run : `bool`, optional
-            Only report.
-        """
+        # Docstring inherited.
         self._observe("ingest_zip", (), lambda: self.wrapped.ingest_zip(zip_path, transfer, dry_run=dry_run))
 
+    @override
     def retrieveArtifacts(
         self,
         refs: Iterable[DatasetRef],
@@ -580,30 +461,7 @@ class InstrumentedDatastore(Datastore):
         write_index: bool = True,
         add_prefix: bool = False,
     ) -> dict[ResourcePath, ArtifactIndexInfo]:
-        """Write datasets out as files (recorded; faults apply).
-
-        Parameters
-        ----------
-        refs : `~collections.abc.Iterable` [`~lsst.daf.butler.DatasetRef`]
-            The datasets.
-        destination : `lsst.resources.ResourcePath`
-            Directory to write to.
-        transfer : `str`, optional
-            Transfer mode.
-        preserve_path : `bool`, optional
-            Whether to keep the datastore's relative paths.
-        overwrite : `bool`, optional
-            Whether to overwrite existing files.
-        write_index : `bool`, optional
-            Whether to write an index.
-        add_prefix : `bool`, optional
-            Whether to prefix file names with the dataset ID.
-
-        Returns
-        -------
-        artifacts : `dict`
-            As the wrapped datastore reports.
-        """
+        # Docstring inherited.
         listed = list(refs)
         return self._observe(
             "retrieveArtifacts",
@@ -613,6 +471,7 @@ class InstrumentedDatastore(Datastore):
             ),
         )
 
+    @override
     def transfer_from(
         self,
         source_records: FileTransferMap,
@@ -621,26 +480,7 @@ class InstrumentedDatastore(Datastore):
         artifact_existence: dict[ResourcePath, bool] | None = None,
         dry_run: bool = False,
     ) -> tuple[set[DatasetRef], set[DatasetRef]]:
-        """Transfer files into the wrapped datastore (recorded; faults apply).
-
-        Parameters
-        ----------
-        source_records : `~lsst.daf.butler.datastore.FileTransferMap`
-            The source artifacts.
-        refs : `~collections.abc.Collection` [`~lsst.daf.butler.DatasetRef`]
-            The datasets.
-        transfer : `str`, optional
-            Transfer mode.
-        artifact_existence : `dict`, optional
-            Artifact existence cache.
-        dry_run : `bool`, optional
-            Only report.
-
-        Returns
-        -------
-        accepted, rejected : `tuple` [`set`, `set`]
-            As the wrapped datastore reports.
-        """
+        # Docstring inherited.
         listed = list(refs)
         return self._observe(
             "transfer_from",
@@ -648,75 +488,36 @@ class InstrumentedDatastore(Datastore):
             lambda: self.wrapped.transfer_from(source_records, listed, transfer, artifact_existence, dry_run),
         )
 
+    @override
     def import_records(self, data: Mapping[str, DatastoreRecordData]) -> None:
-        """Import records into the wrapped datastore (recorded; faults apply).
-
-        Parameters
-        ----------
-        data : `~collections.abc.Mapping` [`str`, `DatastoreRecordData`]
-            Records by datastore name.
-        """
+        # Docstring inherited.
         self._observe("import_records", (), lambda: self.wrapped.import_records(data))
 
+    @override
     def export_records(self, refs: Iterable[DatasetIdRef]) -> Mapping[str, DatastoreRecordData]:
-        """Export the wrapped datastore's records (recorded; faults apply).
-
-        Parameters
-        ----------
-        refs : `~collections.abc.Iterable`
-            The datasets.
-
-        Returns
-        -------
-        records : `~collections.abc.Mapping` [`str`, `DatastoreRecordData`]
-            As the wrapped datastore reports.
-        """
+        # Docstring inherited.
         listed = list(refs)
         real_refs = [ref for ref in listed if isinstance(ref, DatasetRef)]
         return self._observe("export_records", real_refs, lambda: self.wrapped.export_records(listed))
 
     # Passed straight through: configuration, validation, introspection.
 
+    @override
     def export_predicted_records(self, refs: Iterable[DatasetRef]) -> dict[str, DatastoreRecordData]:
-        """Return the wrapped datastore's predicted records.
-
-        Parameters
-        ----------
-        refs : `~collections.abc.Iterable` [`~lsst.daf.butler.DatasetRef`]
-            The datasets.
-
-        Returns
-        -------
-        records : `dict` [`str`, `DatastoreRecordData`]
-            As the wrapped datastore reports.
-        """
+        # Docstring inherited.
         return self.wrapped.export_predicted_records(refs)
 
+    @override
     def export_table(self, datasets: Collection[DatasetId]) -> DatastoreRecordTable:
-        """Return the wrapped datastore's records as a table.
-
-        Parameters
-        ----------
-        datasets : `~collections.abc.Collection` [`~lsst.daf.butler.DatasetId`]
-            The datasets.
-
-        Returns
-        -------
-        table : `DatastoreRecordTable`
-            As the wrapped datastore reports.
-        """
+        # Docstring inherited.
         return self.wrapped.export_table(datasets)
 
+    @override
     def import_table(self, table: DatastoreRecordTable) -> None:
-        """Import a records table into the wrapped datastore.
-
-        Parameters
-        ----------
-        table : `DatastoreRecordTable`
-            The records.
-        """
+        # Docstring inherited.
         self.wrapped.import_table(table)
 
+    @override
     def export(
         self,
         refs: Iterable[DatasetRef],
@@ -724,149 +525,61 @@ class InstrumentedDatastore(Datastore):
         directory: ResourcePathExpression | None = None,
         transfer: str | None = "auto",
     ) -> Iterable[FileDataset]:
-        """Export from the wrapped datastore.
-
-        Parameters
-        ----------
-        refs : `~collections.abc.Iterable` [`~lsst.daf.butler.DatasetRef`]
-            The datasets.
-        directory : `lsst.resources.ResourcePathExpression`, optional
-            Where to write them.
-        transfer : `str`, optional
-            Transfer mode.
-
-        Returns
-        -------
-        datasets : `~collections.abc.Iterable` [`~lsst.daf.butler.FileDataset`]
-            As the wrapped datastore reports.
-        """
+        # Docstring inherited.
         return self.wrapped.export(refs, directory=directory, transfer=transfer)
 
+    @override
     def prepare_get_for_external_client(self, ref: DatasetRef) -> list[DatasetLocationInformation] | None:
-        """Return the wrapped datastore's answer.
-
-        Parameters
-        ----------
-        ref : `~lsst.daf.butler.DatasetRef`
-            The dataset.
-
-        Returns
-        -------
-        payload : `list` or `None`
-            As the wrapped datastore reports.
-        """
+        # Docstring inherited.
         return self.wrapped.prepare_get_for_external_client(ref)
 
+    @override
     def get_file_info_for_transfer(self, dataset_ids: Iterable[DatasetId]) -> FileTransferMap:
-        """Return the wrapped datastore's answer.
-
-        Parameters
-        ----------
-        dataset_ids : `~collections.abc.Iterable` [`~lsst.daf.butler.DatasetId`]
-            The datasets.
-
-        Returns
-        -------
-        files : `~lsst.daf.butler.datastore.FileTransferMap`
-            As the wrapped datastore reports.
-        """
+        # Docstring inherited.
         return self.wrapped.get_file_info_for_transfer(dataset_ids)
 
+    @override
     def locate_missing_files_for_transfer(
         self, refs: Iterable[DatasetRef], artifact_existence: dict[ResourcePath, bool]
     ) -> FileTransferMap:
-        """Return the wrapped datastore's answer.
-
-        Parameters
-        ----------
-        refs : `~collections.abc.Iterable` [`~lsst.daf.butler.DatasetRef`]
-            The datasets.
-        artifact_existence : `dict`
-            Artifact existence cache.
-
-        Returns
-        -------
-        files : `~lsst.daf.butler.datastore.FileTransferMap`
-            As the wrapped datastore reports.
-        """
+        # Docstring inherited.
         return self.wrapped.locate_missing_files_for_transfer(refs, artifact_existence)
 
+    @override
     def validateConfiguration(
         self, entities: Iterable[DatasetRef | DatasetType | StorageClass], logFailures: bool = False
     ) -> None:
-        """Validate the wrapped datastore's configuration.
-
-        Parameters
-        ----------
-        entities : `~collections.abc.Iterable`
-            Entities to check.
-        logFailures : `bool`, optional
-            Whether to log each problem.
-        """
+        # Docstring inherited.
         self.wrapped.validateConfiguration(entities, logFailures=logFailures)
 
+    @override
     def validateKey(self, lookupKey: LookupKey, entity: DatasetRef | DatasetType | StorageClass) -> None:
-        """Validate a key against the wrapped datastore.
-
-        Parameters
-        ----------
-        lookupKey : `~lsst.daf.butler.LookupKey`
-            The key.
-        entity : `~lsst.daf.butler.DatasetRef`, `~lsst.daf.butler.DatasetType` or \
-                `~lsst.daf.butler.StorageClass`
-            Its entity.
-        """
+        # Docstring inherited.
         self.wrapped.validateKey(lookupKey, entity)
 
+    @override
     def getLookupKeys(self) -> set[LookupKey]:
-        """Return the wrapped datastore's lookup keys.
-
-        Returns
-        -------
-        keys : `set` [`~lsst.daf.butler.LookupKey`]
-            As the wrapped datastore reports.
-        """
+        # Docstring inherited.
         return self.wrapped.getLookupKeys()
 
+    @override
     def needs_expanded_data_ids(
         self, transfer: str | None, entity: DatasetRef | DatasetType | StorageClass | None = None
     ) -> bool:
-        """Return the wrapped datastore's answer.
-
-        Parameters
-        ----------
-        transfer : `str` or `None`
-            Transfer mode.
-        entity : optional
-            Entity to store.
-
-        Returns
-        -------
-        needed : `bool`
-            As the wrapped datastore reports.
-        """
+        # Docstring inherited.
         return self.wrapped.needs_expanded_data_ids(transfer, entity)
 
+    @override
     def get_opaque_table_definitions(self) -> Mapping[str, DatastoreOpaqueTable]:
-        """Return the wrapped datastore's opaque tables.
-
-        Returns
-        -------
-        tables : `~collections.abc.Mapping` [`str`, `DatastoreOpaqueTable`]
-            As the wrapped datastore reports.
-        """
+        # Docstring inherited.
         return self.wrapped.get_opaque_table_definitions()
 
+    @override
     def set_retrieve_dataset_type_method(self, method: Callable[[str], DatasetType | None] | None) -> None:
-        """Pass the method on to the wrapped datastore.
-
-        Parameters
-        ----------
-        method : `~collections.abc.Callable` or `None`
-            Looks dataset types up by name.
-        """
+        # Docstring inherited.
         self.wrapped.set_retrieve_dataset_type_method(method)
 
+    @override
     def _set_trust_mode(self, mode: bool) -> None:
         self.wrapped._set_trust_mode(mode)
 
