@@ -55,7 +55,8 @@ class Fault:
     point : ``"before"``, ``"stored"`` or ``"after"``, optional
         When to fail: before the call does anything (default); midway
         through a ``put``, after the object is stored and before the put
-        completes (datastores with an internal hook, such as
+        completes (datastores with a
+        `~butler_testkit.datastore.StoredPointHook`, such as
         `~butler_testkit.InMemoryDatastore`; others treat it as
         ``"after"``); or after the call has succeeded. A ``put`` that fails
         at ``"stored"`` or ``"after"`` is undone, so nothing is left half
