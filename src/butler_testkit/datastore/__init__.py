@@ -1,6 +1,7 @@
 """The in-memory datastore and the pieces of its behaviour."""
 
 from ._datastore import InMemoryDatastore
+from ._default_formatters import add_default_formatters, default_formatters
 from ._faults import Fault, FaultPlan, InjectedFaultError
 from ._incoming import UnsupportedTransferModeError
 from ._instrumented import InstrumentedDatastore
@@ -31,7 +32,9 @@ __all__ = (
     "UncopyableDatasetError",
     "UnserializableDatasetError",
     "UnsupportedTransferModeError",
+    "add_default_formatters",
     "checking_stored_point",
+    "default_formatters",
     "release_shared_state",
     "shared_state_for",
     "shared_state_roots",

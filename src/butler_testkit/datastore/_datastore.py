@@ -73,7 +73,7 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
         ``InMemoryDatastore@<suffix>``, unique per instance), ``isolation``
         (``copy``, the default, ``reference`` or ``serialize``; see
         `Isolation`), ``formatters`` (as a ``FileDatastore``'s, laid over
-        daf_butler's defaults and the catalogue's), ``capacity_bytes`` (a
+        `default_formatters`), ``capacity_bytes`` (a
         byte limit), ``shared``, ``expire_after`` and ``constraints``
         (``accept`` / ``reject`` lists, as for every datastore).
     bridgeManager : `~lsst.daf.butler.registry.interfaces.DatastoreRegistryBridgeManager`

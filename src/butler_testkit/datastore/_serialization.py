@@ -31,9 +31,7 @@ from lsst.resources import ResourceInfo, ResourcePath
 from lsst.resources.mem import InMemoryResourcePath
 from lsst.utils import doImportType
 
-# daf_butler's own formatter configuration: what a FileDatastore made with
-# the default configuration uses.
-_UPSTREAM_FORMATTERS = "resource://lsst.daf.butler/configs/datastores/formatters.yaml"
+from ._default_formatters import default_formatters
 
 
 class UnserializableDatasetError(TypeError):
@@ -75,16 +73,6 @@ class SerializedDataset:
         return f"SerializedDataset({len(self.data)} bytes, {self.formatter})"
 
 
-@functools.cache
-def _default_formatters() -> Config:
-    """daf_butler's default formatters and the catalogue's, read once."""
-    from ..factories import FORMATTERS
-
-    config = Config(ResourcePath(_UPSTREAM_FORMATTERS))
-    config.update(dict(FORMATTERS))
-    return config
-
-
 def check_formatters_config(value: object) -> None:
     """Check the type of a ``formatters`` configuration value.
 
@@ -112,8 +100,8 @@ class Formatters:
     ----------
     config : `~collections.abc.Mapping` or `None`
         The datastore's ``formatters`` section, in a ``FileDatastore``'s form;
-        it is laid over daf_butler's default formatters and the catalogue's
-        (`butler_testkit.factories.FORMATTERS`).
+        it is laid over the default formatters (daf_butler's, and those given
+        to `add_default_formatters`).
     universe : `~lsst.daf.butler.DimensionUniverse`
         Universe of the lookup keys.
 
@@ -143,7 +131,7 @@ class Formatters:
         if factory is None:
             with self._lock:
                 if self._factory is None:
-                    merged = Config(_default_formatters())
+                    merged = default_formatters()
                     if self._config:
                         merged.update(Config(dict(self._config)))
                     built = FormatterFactory()

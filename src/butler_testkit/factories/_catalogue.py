@@ -16,6 +16,8 @@ from typing import Any
 
 from lsst.daf.butler.datastore import DatastoreConfig
 
+from ..datastore import add_default_formatters
+
 STORAGE_CLASS_PREFIX = "Btk"
 """Prefix of every catalogue name, so that none clashes with daf_butler's."""
 
@@ -135,7 +137,15 @@ FORMATTERS: Mapping[str, str] = {
     "BtkImage": f"{_FORMATTERS}.ImageRecordFormatter",
 }
 """The formatter of every catalogue storage class, in the form of a
-``FileDatastore``'s ``formatters`` configuration."""
+``FileDatastore``'s ``formatters`` configuration.
+
+Importing the catalogue makes them default formatters of every
+`~butler_testkit.InMemoryDatastore` (`~butler_testkit.datastore.add_default_formatters`)."""
+
+# Every dataset of a catalogue storage class comes through this package (its
+# definitions, types and delegates live here), so registering on import gives
+# the in-memory datastore the catalogue's formatters wherever they can be used.
+add_default_formatters(FORMATTERS)
 
 DISASSEMBLED: tuple[str, ...] = ("BtkMetrics", "BtkImage")
 """The catalogue's composites: what a ``FileDatastore`` can disassemble."""
