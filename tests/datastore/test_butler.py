@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from lsst.daf.butler import Butler, Config, DatasetType
+from lsst.daf.butler import Butler, Config, DataCoordinate, DatasetRef, DatasetType
+from lsst.resources import ResourcePath
 
 from butler_testkit import InMemoryDatastore
 from butler_testkit.factories import MetricsRecord, MetricsRecordModel
@@ -136,3 +137,21 @@ def test_a_dict_is_converted_on_put(butler):
     _register(butler, "converted", "BtkMetricsNoComponents")
     ref = butler.put({"summary": {"a": 1}}, "converted", instrument="DummyCam", visit=1)
     assert butler.get(ref) == MetricsRecord(summary={"a": 1})
+
+
+def test_predicted_uris_of_one_data_id_are_equal(butler):
+    # What daf_butler's own Butler tests ask of every datastore that predicts.
+    dataset_type = _register(butler)
+    butler.put(make_metrics(), dataset_type, instrument="DummyCam", visit=1)
+    data_id = {"instrument": "DummyCam", "visit": 2}
+    uri, components = butler.getURIs(dataset_type, dataId=data_id, predict=True)
+    assert not components
+    assert isinstance(uri, ResourcePath)
+    assert "visit=2" in str(uri)
+    assert uri.fragment == "predicted"
+    ref = DatasetRef(dataset_type, DataCoordinate.standardize(data_id, universe=butler.dimensions), run=RUN)
+    uri_of_ref, components_of_ref = butler.getURIs(ref, predict=True)
+    assert not components_of_ref
+    assert uri_of_ref == uri
+    stored = butler.getURI(dataset_type, instrument="DummyCam", visit=1)
+    assert stored.fragment == "" and "visit=1" in str(stored)

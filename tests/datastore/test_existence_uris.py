@@ -69,7 +69,38 @@ class TestUris:
         ref = make_ref(data_id={"instrument": "DummyCam", "visit": 3})
         uri = datastore.getURI(ref, predict=True)
         assert uri.fragment == "predicted"
-        assert str(uri) == f"mem://store/test/run/metric/{ref.id.hex}?instrument=DummyCam&visit=3#predicted"
+        assert str(uri) == "mem://store/test/run/metric?instrument=DummyCam&visit=3#predicted"
+
+    def test_a_prediction_depends_on_what_the_dataset_is_not_on_its_id(self, datastore, make_ref):
+        data_id = {"instrument": "DummyCam", "visit": 3}
+        ref = make_ref(data_id=data_id)
+        predicted = datastore.getURI(ref, predict=True)
+        assert datastore.getURI(make_ref(data_id=data_id), predict=True) == predicted
+        others = [
+            make_ref(data_id={"instrument": "DummyCam", "visit": 4}),
+            make_ref(data_id=data_id, run="other/run"),
+            make_ref(data_id=data_id, name="other"),
+            ref.makeComponentRef("data"),
+        ]
+        uris = {datastore.getURI(other, predict=True) for other in others}
+        assert len(uris) == len(others) and predicted not in uris
+        assert str(datastore.getURI(ref.makeComponentRef("data"), predict=True)).startswith(
+            f"mem://{datastore.name.replace('@', '%40')}/test/run/metric.data?"
+        )
+
+    def test_a_stored_dataset_keeps_a_uri_of_its_own(self, datastore, make_ref):
+        # Without a registry nothing stops two datasets sharing a data ID.
+        data_id = {"instrument": "DummyCam", "visit": 3}
+        first, second = make_ref(data_id=data_id), make_ref(data_id=data_id)
+        predicted = datastore.getURI(first, predict=True)
+        datastore.put(make_metrics(), first)
+        datastore.put(make_metrics(), second)
+        uris = [datastore.getURI(first), datastore.getURI(second)]
+        assert uris[0] != uris[1] and predicted not in uris
+        assert [ref.id.hex in str(uri) for ref, uri in zip((first, second), uris, strict=True)] == [
+            True,
+            True,
+        ]
 
     def test_predict_of_a_stored_dataset_gives_its_real_uri(self, datastore, make_ref):
         ref = make_ref()

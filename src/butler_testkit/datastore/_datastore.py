@@ -105,7 +105,8 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
       the stored object, and ``emptyTrash(refs=[])`` removes nothing.
     - Clones share one state for life, keep the same name, and see the same
       trash.
-    - URIs are stable: ``mem://<name>/<run>/<dataset type>/<id>?<data ID>``.
+    - URIs are stable: ``mem://<name>/<run>/<dataset type>/<id>?<data ID>``,
+      and a prediction does not depend on the dataset ID.
     - Bad input raises a typed error naming the problem and changes nothing;
       ``trash`` and ``emptyTrash`` default ``ignore_errors`` to `True`, like
       every other datastore.
@@ -574,7 +575,10 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
             The dataset; a component reference gets its parent's URI.
         predict : `bool`, optional
             Whether to return a predicted URI (fragment ``predicted``) for a
-            dataset that is not stored, rather than raising.
+            dataset that is not stored, rather than raising. A prediction
+            depends on the dataset type (component included), run and data
+            ID, not on the dataset ID, so every prediction for one dataset is
+            the same URI.
 
         Returns
         -------
@@ -596,7 +600,7 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
             return DatasetRefURIs(self._uris.uri(entry.ref), {})
         if not predict:
             raise FileNotFoundError(f"Dataset {ref} is not stored in datastore {self.name}.")
-        return DatasetRefURIs(self._uris.uri(ref, predicted=True), {})
+        return DatasetRefURIs(self._uris.predicted(ref), {})
 
     def getURI(self, ref: DatasetRef, predict: bool = False) -> ResourcePath:
         """Return the URI of a dataset.
@@ -612,8 +616,9 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
         Returns
         -------
         uri : `lsst.resources.ResourcePath`
-            ``mem://<name>/<run>/<dataset type>/<id>?<data ID>``, with
-            ``#predicted`` for a prediction.
+            ``mem://<name>/<run>/<dataset type>/<id>?<data ID>`` for a stored
+            dataset; ``mem://<name>/<run>/<dataset type>?<data ID>#predicted``
+            for a prediction.
 
         Raises
         ------

@@ -16,11 +16,20 @@ from ._refs import dataset_key
 class DatasetUris:
     """Build the URIs naming datasets of one datastore.
 
-    ``mem://<datastore>/<run>/<dataset type>/<dataset id>?<data ID>``, with
-    every part percent-encoded and the fragment ``predicted`` for a dataset
-    that is not stored. The same dataset always gets the same URI, in every
-    process, for as long as the datastore keeps its name. A component
-    reference names its parent dataset, since the parent is what is stored.
+    A stored dataset is ``mem://<datastore>/<run>/<dataset type>/<dataset
+    id>?<data ID>``: the same dataset always gets the same URI, in every
+    process, for as long as the datastore keeps its name, and two datasets
+    never share one. A component reference names its parent dataset, since
+    the parent is what is stored.
+
+    A prediction, for a dataset that is not stored, is
+    ``mem://<datastore>/<run>/<dataset type>?<data ID>#predicted``, the
+    dataset type's name including any component: like a file datastore's
+    file template, it depends on what the dataset is (dataset type,
+    component, run, data ID), not on the ID a reference happens to carry, so
+    every prediction for one dataset is the same URI.
+
+    Every part is percent-encoded.
 
     Parameters
     ----------
@@ -39,29 +48,45 @@ class DatasetUris:
     def __init__(self, datastore_name: str) -> None:
         self._netloc = quote(datastore_name, safe="")
 
-    def uri(self, ref: DatasetRef, *, predicted: bool = False) -> InMemoryResourcePath:
-        """Return the URI of a dataset.
+    def uri(self, ref: DatasetRef) -> InMemoryResourcePath:
+        """Return the URI of a stored dataset.
 
         Parameters
         ----------
         ref : `~lsst.daf.butler.DatasetRef`
             The dataset.
-        predicted : `bool`, optional
-            Whether the dataset is not stored (yet).
 
         Returns
         -------
         uri : `lsst.resources.mem.InMemoryResourcePath`
-            The URI.
+            The URI, naming the dataset's ID.
         """
         prefix = _path_prefix(ref.run, ref.datasetType.nameAndComponent()[0])
+        return self._assemble(f"{prefix}{dataset_key(ref):032x}", ref.dataId, "")
+
+    def predicted(self, ref: DatasetRef) -> InMemoryResourcePath:
+        """Return the URI a dataset that is not stored would have, as far as it is known.
+
+        Parameters
+        ----------
+        ref : `~lsst.daf.butler.DatasetRef`
+            The dataset; its ID plays no part.
+
+        Returns
+        -------
+        uri : `lsst.resources.mem.InMemoryResourcePath`
+            The URI, with the fragment ``predicted``.
+        """
+        return self._assemble(_path_prefix(ref.run, ref.datasetType.name)[:-1], ref.dataId, "predicted")
+
+    def _assemble(self, path: str, data_id: DataCoordinate, fragment: str) -> InMemoryResourcePath:
         parsed = ParseResult(
             scheme="mem",
             netloc=self._netloc,
-            path=f"{prefix}{dataset_key(ref):032x}",
+            path=path,
             params="",
-            query=_data_id_query(ref.dataId),
-            fragment="predicted" if predicted else "",
+            query=_data_id_query(data_id),
+            fragment=fragment,
         )
         return InMemoryResourcePath(parsed, forceDirectory=False)
 
