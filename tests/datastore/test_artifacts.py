@@ -285,17 +285,3 @@ def test_threads_using_the_files_first_share_one_directory(make_datastore, make_
     root = datastore._state.artifact_root().ospath.rstrip("/")
     assert all(os.path.commonpath([info.location.uri.ospath, root]) == root for info in infos)
     assert all(info.location.uri.exists() for info in infos)
-
-
-def test_a_failed_write_puts_every_file_back_as_it_was(tmp_path):
-    from butler_testkit.datastore._artifacts import write_files
-
-    existing = ResourcePath(tmp_path / "existing.json")
-    existing.write(b"the user's own file")
-    created = ResourcePath(tmp_path / "created.json")
-    unwritable = ResourcePath(tmp_path / "a-file" / "below-a-file.json")
-    (tmp_path / "a-file").write_text("not a directory")
-    with pytest.raises(OSError):  # noqa: PT011 - whatever the platform raises
-        write_files([(existing, b"new"), (created, b"new"), (unwritable, b"new")], overwrite=True)
-    assert existing.read() == b"the user's own file"
-    assert not created.exists()

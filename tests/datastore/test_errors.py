@@ -7,7 +7,9 @@ for a scenario without a row, so the docs and the behaviour cannot drift.
 
 from __future__ import annotations
 
+import os
 import re
+import struct
 import threading
 import uuid
 import zipfile
@@ -366,7 +368,10 @@ def _bad_export(ctx: Context) -> Iterator[Failure]:
     yield Failure(lambda: list(store.export([ctx.stored], transfer="copy")), ["'copy'"])
 
 
-@scenario("`retrieveArtifacts` onto existing files without `overwrite`, or `export` onto existing files")
+@scenario(
+    "`retrieveArtifacts` onto existing files without `overwrite`, or `export` onto existing files (a "
+    "symbolic link counts, dangling or not)"
+)
 def _existing_files(ctx: Context) -> Iterator[Failure]:
     store = ctx.datastore
     directory = ResourcePath(ctx.directory, forceDirectory=True)
@@ -378,6 +383,29 @@ def _existing_files(ctx: Context) -> Iterator[Failure]:
     yield Failure(
         lambda: store.export([ctx.stored], directory=str(exported), transfer="copy"), [str(dataset.path)]
     )
+    linked = ctx.directory / "linked"
+    (linked / dataset.path).parent.mkdir(parents=True)
+    os.symlink(ctx.directory / "nowhere.json", linked / dataset.path)
+    target = ResourcePath(linked, forceDirectory=True)
+    yield Failure(lambda: store.retrieveArtifacts([ctx.stored], target), [str(linked / dataset.path)])
+    yield Failure(lambda: store.export([ctx.stored], directory=str(linked), transfer="copy"), [dataset.path])
+
+
+@scenario(
+    "`retrieveArtifacts` or `export` of a file whose path leads out of the destination through a "
+    "symbolic link"
+)
+def _escaping_files(ctx: Context) -> Iterator[Failure]:
+    store = ctx.datastore
+    elsewhere = ctx.directory / "elsewhere"
+    elsewhere.mkdir()
+    destination = ctx.directory / "destination"
+    destination.mkdir()
+    os.symlink(elsewhere, destination / ctx.stored.run.split("/")[0])
+    fragments = [str(destination / ctx.stored.run.split("/")[0]), str(elsewhere)]
+    target = ResourcePath(destination, forceDirectory=True)
+    yield Failure(lambda: store.retrieveArtifacts([ctx.stored], target, overwrite=True), fragments)
+    yield Failure(lambda: store.export([ctx.stored], directory=str(destination), transfer="copy"), fragments)
 
 
 @scenario(
@@ -433,7 +461,10 @@ def _unreadable_file(ctx: Context) -> Iterator[Failure]:
     yield Failure(lambda: store.import_records({store.name: records}), fragments)
 
 
-@scenario("a zip without a Butler index, or whose index names a file the zip lacks")
+@scenario(
+    "a zip without a Butler index, whose index names a file the zip lacks, or with a member that "
+    "cannot be read"
+)
 def _zip_without_index(ctx: Context) -> Iterator[Failure]:
     store = ctx.datastore
     complete = retrieve_and_zip([ctx.stored], ctx.directory / "complete", store.retrieveArtifacts)
@@ -454,6 +485,27 @@ def _zip_without_index(ctx: Context) -> Iterator[Failure]:
     not_zip = ctx.directory / "not.zip"
     not_zip.write_bytes(b"no")
     yield Failure(lambda: ctx.datastore.ingest_zip(ResourcePath(not_zip), "copy"), ["not.zip"])
+    corrupt = ctx.directory / "corrupt.zip"
+    member = _corrupt_copy(complete.ospath, corrupt, lambda name: not name.startswith("_butler"))
+    yield Failure(lambda: store.ingest_zip(ResourcePath(corrupt), "copy"), ["corrupt.zip", member])
+    bad_index = ctx.directory / "bad_index.zip"
+    _corrupt_copy(complete.ospath, bad_index, lambda name: name.startswith("_butler"))
+    yield Failure(lambda: store.ingest_zip(ResourcePath(bad_index), "copy"), ["bad_index.zip", "index"])
+
+
+def _corrupt_copy(source: str, corrupt: Path, chosen: Callable[[str], bool]) -> str:
+    """Copy a zip, uncompressed, with the first byte of the chosen member flipped; return its name."""
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(corrupt, "w") as copy:
+        for name in original.namelist():
+            copy.writestr(name, original.read(name))
+    with zipfile.ZipFile(corrupt) as archive:
+        info = next(info for info in archive.infolist() if chosen(info.filename))
+    raw = bytearray(corrupt.read_bytes())
+    # The member's data follows its local header: 30 bytes, its name and its extra field.
+    name_length, extra_length = struct.unpack("<HH", raw[info.header_offset + 26 : info.header_offset + 30])
+    raw[info.header_offset + 30 + name_length + extra_length] ^= 0xFF
+    corrupt.write_bytes(bytes(raw))
+    return info.filename
 
 
 @scenario("records that an in-memory datastore did not export (no dataset reference, or a relative path)")
@@ -470,7 +522,9 @@ def _foreign_records(ctx: Context) -> Iterator[Failure]:
 @scenario(
     "`ingest` of something other than a `FileDataset`, or with a formatter that is not one or cannot be "
     "imported; "
-    "`get_file_info_for_transfer` of something other than a dataset ID"
+    "`get_file_info_for_transfer` of something other than a dataset ID; "
+    "`import_records` of something other than records by datastore name; "
+    "`transfer_from` of source files that are not `FileTransferRecord`s by dataset ID"
 )
 def _bad_file_arguments(ctx: Context) -> Iterator[Failure]:
     store = ctx.datastore
@@ -486,6 +540,27 @@ def _bad_file_arguments(ctx: Context) -> Iterator[Failure]:
     )
     yield Failure(lambda: store.ingest(unimportable, transfer="copy"), ["no_such_package.Formatter"])
     yield Failure(lambda: store.get_file_info_for_transfer([str(ctx.stored.id)]), ["str"])
+    yield Failure(lambda: store.import_records({store.name: "x"}), ["str"])
+    yield Failure(
+        lambda: store.import_records(store.export_records([ctx.stored])[store.name]), ["DatastoreRecordData"]
+    )
+    files = store.get_file_info_for_transfer([ctx.stored.id])
+    yield Failure(lambda: store.transfer_from(list(files.items()), [ctx.stored]), ["list"])
+    bogus = {ctx.stored.id: ["not a record"]}
+    other = ctx.make_datastore()
+    yield Failure(_changes_nothing(other, lambda: other.transfer_from(bogus, [ctx.stored])), ["str"])
+
+
+@scenario("`ingest` of one dataset given more than once")
+def _ingest_twice(ctx: Context) -> Iterator[Failure]:
+    store = ctx.datastore
+    path = ctx.directory / "file.json"
+    path.write_text("{}")
+    ref = ctx.make_ref(storage_class="BtkDict")
+    twice = FileDataset(path=str(path), refs=[ref, ref])
+    yield Failure(lambda: store.ingest(twice, transfer="copy"), [str(ref.id), "more than once"])
+    once = FileDataset(path=str(path), refs=[ref])
+    yield Failure(lambda: store.ingest(once, once, transfer="copy"), [str(ref.id), "more than once"])
 
 
 _LOCKED = {"lock": threading.Lock()}

@@ -88,6 +88,16 @@ def test_datasets_already_stored_are_accepted_and_left_alone(datastore, make_dat
     assert target.get(ref) == make_metrics(2)
 
 
+@pytest.mark.parametrize("receiver", ["ours", "file"])
+def test_a_dataset_given_twice_is_transferred_once(datastore, make_datastore, file_datastore, refs, receiver):
+    ref = refs.ref("metric", storage_class="BtkMetrics")
+    datastore.put(make_metrics(), ref)
+    target = make_datastore() if receiver == "ours" else file_datastore()
+    accepted, rejected = _transfer(datastore, target, [ref, ref])
+    assert (accepted, rejected) == ({ref}, set())
+    assert target.get(ref) == make_metrics()
+
+
 def test_rejected_datasets_are_reported_not_stored(datastore, make_datastore, make_ref):
     picky = make_datastore(constraints={"reject": ["rejected"]})
     kept, rejected = make_ref(), make_ref("rejected")

@@ -82,6 +82,32 @@ def test_move_deletes_the_zip_and_a_rollback_puts_it_back(datastore, make_datast
     assert target.get(ref) == make_metrics()
 
 
+@pytest.mark.parametrize("replacement", ["file", "link"])
+def test_a_rollback_never_puts_a_moved_zip_over_what_took_its_place(
+    datastore, make_datastore, make_ref, tmp_path, caplog, replacement
+):
+    ref = make_ref()
+    datastore.put(make_metrics(), ref)
+    archive = retrieve_and_zip([ref], tmp_path / "zips", datastore.retrieveArtifacts)
+    outside = tmp_path / "outside"
+    outside.write_bytes(b"someone else's file")
+    target = make_datastore()
+    with pytest.raises(RuntimeError), target.transaction():
+        target.ingest_zip(archive, transfer="move")
+        if replacement == "file":
+            archive.write(b"a newer file")
+        else:
+            os.symlink(outside, archive.ospath)
+        raise RuntimeError("roll back")
+    assert "something else is there now" in caplog.text
+    assert outside.read_bytes() == b"someone else's file"
+    if replacement == "file":
+        assert archive.read() == b"a newer file"
+    else:
+        assert os.readlink(archive.ospath) == str(outside)
+    assert not target.exists(ref)
+
+
 def test_a_dry_run_reads_everything_and_stores_nothing(datastore, make_datastore, make_ref, tmp_path):
     ref = make_ref()
     datastore.put(make_metrics(), ref)
@@ -138,3 +164,21 @@ def test_the_zip_is_named_by_its_content(datastore, make_ref, tmp_path):
     assert first.basename() == second.basename()
     assert sorted(os.listdir(tmp_path / "a")) == [first.basename()]  # staging removed
     assert isinstance(first, ResourcePath)
+
+
+def test_a_corrupt_member_named_by_a_record_is_reported_with_its_zip(datastore, make_ref, tmp_path):
+    import zipfile
+
+    from butler_testkit.datastore._incoming import read_file
+
+    archive = tmp_path / "records.zip"
+    with zipfile.ZipFile(archive, "w") as writing:
+        writing.writestr("member.json", b'{"a": 1}')
+    raw = bytearray(archive.read_bytes())
+    raw[raw.index(b'{"a": 1}')] ^= 0xFF  # stored uncompressed: flip the first byte of its data
+    archive.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match=r"records\.zip.*'member\.json'"):
+        read_file(ResourcePath(f"{archive}#zip-path=member.json"))
+    (tmp_path / "not.zip").write_bytes(b"no")
+    with pytest.raises(ValueError, match=r"not\.zip is not a zip file"):
+        read_file(ResourcePath(f"{tmp_path / 'not.zip'}#zip-path=member.json"))

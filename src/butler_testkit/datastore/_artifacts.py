@@ -8,15 +8,12 @@ __all__ = (
     "artifact_path",
     "check_writing_mode",
     "whole_file_info",
-    "write_files",
 )
 
-import contextlib
 import os
 import re
 import shutil
 import tempfile
-import uuid
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
@@ -25,7 +22,7 @@ from lsst.daf.butler import DatasetRef
 from lsst.daf.butler.datastore.stored_file_info import StoredFileInfo
 from lsst.resources import ResourcePath
 
-from ._listing import first_few
+from ._writing import remove_file, write_atomically
 
 if TYPE_CHECKING:
     from ._serialization import SerializedDataset
@@ -148,10 +145,10 @@ class ArtifactDirectory:
         serialized = produce()
         relative = artifact_path(entry.ref, serialized.extension)
         target = self.root.join(relative)
-        _write_atomically(target.ospath, serialized.data)
+        write_atomically(target.ospath, serialized.data)
         info = whole_file_info(serialized, relative, entry.ref)
         if known is not None and known[2] != target.ospath:
-            _remove(known[2])
+            remove_file(known[2])
         self._files[key] = (entry, info, target.ospath)
         return info
 
@@ -167,7 +164,7 @@ class ArtifactDirectory:
         for key in keys:
             known = files.pop(key, None)
             if known is not None:
-                _remove(known[2])
+                remove_file(known[2])
 
     def discard_stale(self, datasets: Mapping[int, StoredDataset]) -> None:
         """Delete the files of datasets that are no longer the ones stored.
@@ -186,24 +183,6 @@ class ArtifactDirectory:
         cleanup, self._cleanup, self._root = self._cleanup, None, None
         if cleanup is not None:
             cleanup()
-
-
-def _write_atomically(path: str, data: bytes) -> None:
-    """Write a file that readers never see half written."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    temporary = f"{path}.{uuid.uuid4().hex}.tmp"
-    try:
-        with open(temporary, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        _remove(temporary)
-        raise
-
-
-def _remove(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.remove(path)
 
 
 def check_writing_mode(transfer: str | None, operation: str) -> None:
@@ -256,47 +235,3 @@ def whole_file_info(serialized: SerializedDataset, path: str, ref: DatasetRef) -
         checksum=None,
         file_size=len(serialized.data),
     )
-
-
-def write_files(planned: list[tuple[ResourcePath, bytes]], overwrite: bool) -> None:
-    """Write files, all or none.
-
-    Parameters
-    ----------
-    planned : `list` [`tuple` [`lsst.resources.ResourcePath`, `bytes`]]
-        Each file and its contents.
-    overwrite : `bool`
-        Whether existing files may be replaced.
-
-    Raises
-    ------
-    FileExistsError
-        Raised if a file exists and ``overwrite`` is `False`, before anything
-        is written.
-
-    Notes
-    -----
-    If writing fails part-way, the files created are removed and the files
-    overwritten get their old contents back before the error propagates.
-    """
-    if not overwrite:
-        existing = [target for target, _ in planned if target.exists()]
-        if existing:
-            raise FileExistsError(
-                f"{first_few(existing)} already exist(s); nothing was written (overwrite=False)."
-            )
-    # What each file held before (None: it did not exist), so that a
-    # failure part-way puts every file back as it was.
-    written: list[tuple[ResourcePath, bytes | None]] = []
-    try:
-        for target, data in planned:
-            before = target.read() if overwrite and target.exists() else None
-            target.write(data, overwrite=True)
-            written.append((target, before))
-    except BaseException:
-        for target, before in reversed(written):
-            if before is None:
-                target.remove()
-            else:
-                target.write(before, overwrite=True)
-        raise

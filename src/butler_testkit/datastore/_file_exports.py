@@ -14,13 +14,14 @@ from lsst.daf.butler.datastore.record_data import DatastoreRecordData
 from lsst.daf.butler.datastore.stored_file_info import StoredFileInfo
 from lsst.resources import ResourcePath, ResourcePathExpression
 
-from ._artifacts import artifact_path, check_writing_mode, whole_file_info, write_files
+from ._artifacts import artifact_path, check_writing_mode, whole_file_info
 from ._file_wing import FileWing
 from ._listing import first_few
 from ._records import records_of
 from ._refs import dataset_key, require_id_refs, require_refs
 from ._serialization import SerializedDataset
 from ._state import StoredDataset
+from ._writing import write_files
 
 if TYPE_CHECKING:
     from lsst.daf.butler import DatasetId
@@ -174,12 +175,15 @@ class FileExports(FileWing):
         Raises
         ------
         ValueError
-            Raised if ``destination`` is not a directory or ``transfer`` is
-            ``move`` or unknown.
+            Raised if ``destination`` is not a directory, ``transfer`` is
+            ``move`` or unknown, or a file would land outside
+            ``destination`` (through a symbolic link to a directory
+            elsewhere).
         FileNotFoundError
             Raised if a dataset is not stored here.
         FileExistsError
-            Raised if a file exists and ``overwrite`` is `False`.
+            Raised if a file exists and ``overwrite`` is `False`; a symbolic
+            link counts, dangling or not.
         lsst.daf.butler.DatasetTypeNotSupportedError
             Raised if no formatter is configured for a dataset.
         UnserializableDatasetError
@@ -187,7 +191,10 @@ class FileExports(FileWing):
 
         Notes
         -----
-        Nothing is written unless every dataset can be.
+        Nothing is written unless every dataset, and the index, can be.
+        Every file lands inside ``destination``: with ``overwrite`` a
+        symbolic link at a file's path is replaced by the file, never written
+        through.
         """
         from lsst.daf.butler.datastores.file_datastore.retrieve_artifacts import (
             ArtifactIndexInfo,
@@ -216,10 +223,14 @@ class FileExports(FileWing):
             info = whole_file_info(serialized, relative, entry.ref)
             planned.append((target, serialized.data))
             artifacts[target] = ArtifactIndexInfo.from_single(info.to_simple(), ref.id)
-        write_files(planned, overwrite)
+        index = []
         if write_index:
-            index = ZipIndex.from_artifact_map([ref for ref, _ in found], artifacts, destination)
-            index.write_index(destination)
+            # Written with the files, all or none; like a file datastore's,
+            # it replaces an index already there.
+            contents = ZipIndex.from_artifact_map([ref for ref, _ in found], artifacts, destination)
+            index_path = destination.join(ZipIndex.index_name, forceDirectory=False)
+            index.append((index_path, f"{contents.model_dump_json()}\n".encode()))
+        write_files(destination, planned, overwrite, replacing=index)
         return artifacts
 
     def export(
@@ -255,12 +266,15 @@ class FileExports(FileWing):
             Raised for ``move``, or a writing ``transfer`` without a
             ``directory``, as a file datastore does.
         ValueError
-            Raised for an unknown ``transfer``.
+            Raised for an unknown ``transfer``, or if a file would land
+            outside ``directory`` (through a symbolic link to a directory
+            elsewhere); nothing is written.
         FileNotFoundError
             Raised if ``directory`` does not exist or a dataset is not stored
             here.
         FileExistsError
-            Raised if a file exists already; nothing is written.
+            Raised if a file exists already (a symbolic link counts, dangling
+            or not); nothing is written.
         """
         if transfer == "auto" and directory is None:
             transfer = None
@@ -292,7 +306,7 @@ class FileExports(FileWing):
             relative = artifact_path(entry.ref, serialized.extension)
             planned.append((directory_uri.join(relative), serialized.data))
             exported.append(FileDataset(refs=[ref], path=relative, formatter=serialized.formatter))
-        write_files(planned, overwrite=False)
+        write_files(directory_uri, planned, overwrite=False)
         return exported
 
     def get_file_info_for_transfer(self, dataset_ids: Iterable[DatasetId]) -> FileTransferMap:

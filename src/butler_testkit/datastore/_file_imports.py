@@ -5,10 +5,9 @@ from __future__ import annotations
 __all__ = ("FileImports",)
 
 import functools
-import io
 import logging
+import os
 import uuid
-import zipfile
 from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -19,21 +18,30 @@ from lsst.daf.butler import (
     Formatter,
     FormatterV2,
 )
-from lsst.daf.butler.datastore import Datastore
+from lsst.daf.butler.datastore import Datastore, FileTransferRecord
+from lsst.daf.butler.datastore.record_data import DatastoreRecordData
 from lsst.daf.butler.datastore.stored_file_info import StoredFileInfo
 from lsst.resources import ResourcePath
 from lsst.utils.introspection import get_class_of
 
 from ._artifacts import artifact_path
 from ._file_wing import FileWing
-from ._incoming import READABLE_TRANSFER_MODES, Incoming, assemble, check_transfer_mode, read_file
+from ._incoming import (
+    READABLE_TRANSFER_MODES,
+    Incoming,
+    assemble,
+    check_transfer_mode,
+    open_zip,
+    read_file,
+    read_member,
+)
 from ._records import parse_records
 from ._refs import dataset_key, require_refs
 from ._state import StoredDataset
+from ._writing import write_atomically
 
 if TYPE_CHECKING:
     from lsst.daf.butler.datastore import FileTransferMap
-    from lsst.daf.butler.datastore.record_data import DatastoreRecordData
 
 _LOG = logging.getLogger(__name__)
 
@@ -90,8 +98,8 @@ class FileImports(FileWing):
         FileExistsError
             Raised if a dataset is already stored.
         ValueError
-            Raised if a formatter fails to read its file, or for a component
-            reference.
+            Raised if a formatter fails to read its file, for a component
+            reference, or for a dataset given more than once.
         TypeError
             Raised for a non-`~lsst.daf.butler.FileDataset` argument, a
             non-reference, or a formatter that is not one.
@@ -116,10 +124,19 @@ class FileImports(FileWing):
         accepted: list[DatasetRef] = []
         entries: list[StoredDataset] = []
         sources: dict[ResourcePath, bytes] = {}
+        given: set[int] = set()
         for dataset in datasets:
             if not isinstance(dataset, FileDataset):
                 raise TypeError(f"ingest() needs FileDataset arguments; got {type(dataset).__name__}.")
             refs = require_refs(dataset.refs, "ingest")
+            for ref in refs:
+                key = dataset_key(ref)
+                if key in given:
+                    raise ValueError(
+                        f"ingest: dataset {ref} is given more than once (one file per dataset); nothing "
+                        "was ingested."
+                    )
+                given.add(key)
             acceptable = [ref for ref in refs if self._constraints_cache.accepts(ref)]
             if not acceptable:
                 continue
@@ -194,8 +211,9 @@ class FileImports(FileWing):
         FileNotFoundError
             Raised if the zip does not exist.
         ValueError
-            Raised if the zip has no valid index, or a file cannot be read
-            by its formatter.
+            Raised if the zip has no valid index, a member cannot be read
+            (corrupt or truncated; the message names the zip and the member),
+            or a file cannot be read by its formatter.
         lsst.daf.butler.DatasetTypeNotSupportedError
             Raised if the constraints reject any of the datasets, as a file
             datastore does.
@@ -216,14 +234,10 @@ class FileImports(FileWing):
         check_transfer_mode(transfer, "ingest_zip", READABLE_TRANSFER_MODES)
         zip_path = ResourcePath(zip_path, forceDirectory=False)
         payload = read_file(zip_path)
-        try:
-            archive = zipfile.ZipFile(io.BytesIO(payload))
-        except zipfile.BadZipFile as err:
-            raise ValueError(f"{zip_path} is not a zip file: {err}") from err
-        with archive:
+        with open_zip(payload, zip_path) as archive:
             try:
                 index = ZipIndex.from_open_zip(archive)
-            except (KeyError, ValueError) as err:
+            except Exception as err:  # missing, corrupt or not an index
                 raise ValueError(
                     f"{zip_path} has no valid index ({ZipIndex.index_name}); it was not made by "
                     f"Butler.retrieve_artifacts_zip: {err}"
@@ -239,7 +253,7 @@ class FileImports(FileWing):
             for member, artifact in index.artifact_map.items():
                 info = StoredFileInfo.from_simple(artifact.info).update(path=member)
                 try:
-                    data = archive.read(member)
+                    data = read_member(archive, member, zip_path)
                 except KeyError as err:
                     raise ValueError(f"{zip_path}: its index names {member}, which the zip lacks.") from err
                 for dataset_id in artifact.ids:
@@ -302,6 +316,10 @@ class FileImports(FileWing):
             Raised for any other ``transfer``: ``move`` would leave the source
             with records of nothing, and ``direct``, ``split``,
             ``unsafe_direct`` and the links cannot hold a dataset in memory.
+        TypeError
+            Raised if ``source_records`` is not a mapping of
+            `~lsst.daf.butler.datastore.FileTransferRecord` lists, or a
+            reference is not a `~lsst.daf.butler.DatasetRef`.
         FileNotFoundError
             Raised if an accepted dataset has no files in ``source_records``,
             or a file does not exist.
@@ -313,28 +331,38 @@ class FileImports(FileWing):
 
         Notes
         -----
-        All or nothing: on any error nothing is stored.
+        All or nothing: on any error nothing is stored. A dataset given more
+        than once is transferred once.
         """
         self._expire_if_due()
         check_transfer_mode(transfer, "transfer_from", ("auto", "copy"))
         refs = require_refs(refs, "transfer_from")
+        if not isinstance(source_records, Mapping):
+            raise TypeError(
+                "transfer_from() needs the source's files by dataset ID (a get_file_info_for_transfer "
+                f"result); got {type(source_records).__name__}."
+            )
         accepted: set[DatasetRef] = set()
         rejected: set[DatasetRef] = set()
         entries = []
         missing = []
         datasets = self._state.datasets
+        read: set[int] = set()
         for ref in refs:
             if not self._constraints_cache.accepts(ref):
                 rejected.add(ref)
                 continue
             accepted.add(ref)
-            if dataset_key(ref) in datasets:
+            key = dataset_key(ref)
+            # A dataset given twice is transferred once, as a file datastore does.
+            if key in datasets or key in read:
                 continue
+            read.add(key)
             records = source_records.get(ref.id)
             if not records:
                 missing.append(ref)
                 continue
-            contents = [(record.file_info, read_file(record.location.uri)) for record in records]
+            contents = [_file_of(record, ref) for record in records]
             entries.append(self._entry_from(assemble(self._formatters, ref, contents)))
         if missing:
             raise FileNotFoundError(
@@ -359,6 +387,9 @@ class FileImports(FileWing):
 
         Raises
         ------
+        TypeError
+            Raised if ``data`` is not a mapping, or its entry for this
+            datastore is not a `DatastoreRecordData`.
         ValueError
             Raised if a dataset's records do not hold its reference and an
             absolute file path (only records exported by an in-memory
@@ -379,8 +410,20 @@ class FileImports(FileWing):
         nothing: on any error nothing is stored.
         """
         self._expire_if_due()
+        if not isinstance(data, Mapping):
+            raise TypeError(
+                "import_records() needs records by datastore name (an export_records result); got "
+                f"{type(data).__name__}."
+            )
         mine = data.get(self.name)
-        if mine is None or not mine.records:
+        if mine is None:
+            return
+        if not isinstance(mine, DatastoreRecordData):
+            raise TypeError(
+                f"import_records(): the records of datastore {self.name} must be a DatastoreRecordData; got "
+                f"{type(mine).__name__}: {mine!r}"
+            )
+        if not mine.records:
             return
         entries = []
         for dataset_id, ref, files in parse_records(mine, self._universe):
@@ -445,10 +488,36 @@ class FileImports(FileWing):
                 removed.append((uri, data))
         except Exception:
             for uri, data in removed:
-                uri.write(data)
+                _put_file_back(uri, data)
             for entry in entries:
                 self._state.discard(dataset_key(entry.ref), entry)
             raise
         if self._transaction is not None:
             for uri, data in removed:
-                self._register_undo(f"move {uri}", functools.partial(uri.write, data))
+                self._register_undo(f"move {uri}", functools.partial(_put_file_back, uri, data))
+
+
+def _put_file_back(uri: ResourcePath, data: bytes) -> None:
+    """Write a moved file back where it was, unless something has taken its place since.
+
+    The newer file wins, and a link put there is never written through.
+    """
+    try:
+        if uri.scheme == "file":
+            if os.path.lexists(uri.ospath):
+                raise FileExistsError(uri.ospath)
+            write_atomically(uri.ospath, data)
+        else:
+            uri.write(data, overwrite=False)
+    except FileExistsError:
+        _LOG.warning("Cannot put the moved file %s back: something else is there now.", uri)
+
+
+def _file_of(record: object, ref: DatasetRef) -> tuple[StoredFileInfo, bytes]:
+    """Read one file a transfer's source describes."""
+    if not isinstance(record, FileTransferRecord):
+        raise TypeError(
+            f"transfer_from(): the source's files of dataset {ref.id} must be FileTransferRecords; got "
+            f"{type(record).__name__}."
+        )
+    return record.file_info, read_file(record.location.uri)

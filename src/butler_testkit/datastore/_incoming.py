@@ -8,7 +8,9 @@ __all__ = (
     "UnsupportedTransferModeError",
     "assemble",
     "check_transfer_mode",
+    "open_zip",
     "read_file",
+    "read_member",
 )
 
 import dataclasses
@@ -105,11 +107,73 @@ def read_file(uri: ResourcePath) -> bytes:
         raise FileNotFoundError(f"Cannot read {uri}: it does not exist ({err}).") from err
     if member is None:
         return data
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+    with open_zip(data, uri) as archive:
         try:
-            return archive.read(member)
+            return read_member(archive, member, uri)
         except KeyError as err:
             raise FileNotFoundError(f"Zip file {uri} has no member {member!r}.") from err
+
+
+def open_zip(data: bytes, uri: ResourcePath) -> zipfile.ZipFile:
+    """Open the bytes of a zip file.
+
+    Parameters
+    ----------
+    data : `bytes`
+        The zip file's contents.
+    uri : `lsst.resources.ResourcePath`
+        Where they were read, for messages.
+
+    Returns
+    -------
+    archive : `zipfile.ZipFile`
+        The open zip file.
+
+    Raises
+    ------
+    ValueError
+        Raised if ``data`` is not a zip file, naming ``uri``.
+    """
+    try:
+        return zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as err:
+        raise ValueError(f"{uri} is not a zip file: {err}") from err
+
+
+def read_member(archive: zipfile.ZipFile, member: str, uri: ResourcePath) -> bytes:
+    """Return the bytes of a member of a zip file.
+
+    Parameters
+    ----------
+    archive : `zipfile.ZipFile`
+        The open zip file.
+    member : `str`
+        The member's name.
+    uri : `lsst.resources.ResourcePath`
+        Where the zip file was read, for messages.
+
+    Returns
+    -------
+    data : `bytes`
+        The member's contents.
+
+    Raises
+    ------
+    KeyError
+        Raised if the zip file has no such member.
+    ValueError
+        Raised if the member cannot be read (corrupt, truncated, encrypted,
+        or compressed in a way Python cannot read), naming the zip file and
+        the member.
+    """
+    try:
+        return archive.read(member)
+    except KeyError:
+        raise
+    except Exception as err:  # zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ...
+        raise ValueError(
+            f"Zip file {uri}: member {member!r} cannot be read ({type(err).__name__}: {err})."
+        ) from err
 
 
 @dataclasses.dataclass

@@ -179,9 +179,18 @@ def parse_records(
         record, or hold something else, naming the dataset.
     """
     parsed = []
+    if not isinstance(data.records, Mapping):
+        raise ValueError(
+            f"Records must map dataset IDs to tables of records; got {type(data.records).__name__}."
+        )
     for dataset_id, tables in data.records.items():
         if not tables:
             continue
+        if not isinstance(tables, Mapping):
+            raise ValueError(
+                f"The records of dataset {dataset_id} must map table names to records; got "
+                f"{type(tables).__name__}."
+            )
         ref_records = tables.get(REF_RECORDS_TABLE, [])
         file_records = tables.get(FILE_RECORDS_TABLE, [])
         if len(ref_records) != 1 or not isinstance(ref_records[0], StoredDatasetRefInfo):
