@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
+from lsst.resources import ResourcePath
+
 from butler_testkit.factories import MetricsRecord
 
 UPSTREAM_IN_MEMORY = "lsst.daf.butler.datastores.inMemoryDatastore.InMemoryDatastore"
@@ -25,3 +29,17 @@ def put_samples(datastore, refs) -> dict:
         datastore.put(SAMPLES[storage_class], ref)
         stored[storage_class] = ref
     return stored
+
+
+def directory_uri(path) -> ResourcePath:
+    """A local directory as a ResourcePath, as retrieveArtifacts wants its destination."""
+    return ResourcePath(path, forceDirectory=True)
+
+
+def files_under(root) -> list[str]:
+    """Every file (and link) below ``root``, relative to it, sorted."""
+    return sorted(
+        os.path.relpath(os.path.join(directory, name), root)
+        for directory, _, names in os.walk(root)
+        for name in names
+    )

@@ -14,7 +14,7 @@ from lsst.resources import ResourcePath
 from butler_testkit import InMemoryDatastore
 from butler_testkit.datastore import DatastoreState, release_shared_state
 from butler_testkit.factories import FORMATTERS
-from tests._helpers import make_metrics
+from tests._helpers import directory_uri, files_under, make_metrics
 
 ISOLATIONS = ["copy", "reference", "serialize"]
 
@@ -24,25 +24,13 @@ def any_isolation(request, make_datastore) -> InMemoryDatastore:
     return make_datastore(isolation=request.param)
 
 
-def _directory(path) -> ResourcePath:
-    return ResourcePath(path, forceDirectory=True)
-
-
-def _files(root) -> list[str]:
-    return sorted(
-        os.path.relpath(os.path.join(directory, name), root)
-        for directory, _, names in os.walk(root)
-        for name in names
-    )
-
-
 def test_each_dataset_is_written_through_its_formatter_at_its_path(any_isolation, make_ref, tmp_path):
     ref = make_ref(run="some/run")
     any_isolation.put(make_metrics(), ref)
-    artifacts = any_isolation.retrieveArtifacts([ref], _directory(tmp_path))
+    artifacts = any_isolation.retrieveArtifacts([ref], directory_uri(tmp_path))
     (target,) = artifacts
     expected = f"some/run/metric/metric_DummyCam_{ref.dataId['visit']}_{ref.id.hex}.json"
-    assert target == _directory(tmp_path).join(expected)
+    assert target == directory_uri(tmp_path).join(expected)
     assert json.loads(target.read()) == {
         "summary": make_metrics().summary,
         "output": {"written": True},
@@ -54,7 +42,7 @@ def test_each_dataset_is_written_through_its_formatter_at_its_path(any_isolation
     assert info.info.path == expected
     assert info.info.storage_class == "BtkMetrics"
     assert info.info.file_size == len(target.read())
-    assert _files(tmp_path) == sorted([expected, ZipIndex.index_name])
+    assert files_under(tmp_path) == sorted([expected, ZipIndex.index_name])
 
 
 def test_without_preserve_path_files_land_in_the_destination_optionally_prefixed(
@@ -64,34 +52,34 @@ def test_without_preserve_path_files_land_in_the_destination_optionally_prefixed
     for ref in refs:
         datastore.put(make_metrics(), ref)
     plain = datastore.retrieveArtifacts(
-        refs, _directory(tmp_path / "plain"), preserve_path=False, write_index=False
+        refs, directory_uri(tmp_path / "plain"), preserve_path=False, write_index=False
     )
     assert sorted(uri.basename() for uri in plain) == sorted(
         f"metric_DummyCam_{ref.dataId['visit']}_{ref.id.hex}.json" for ref in refs
     )
     prefixed = datastore.retrieveArtifacts(
-        refs, _directory(tmp_path / "prefixed"), preserve_path=False, add_prefix=True, write_index=False
+        refs, directory_uri(tmp_path / "prefixed"), preserve_path=False, add_prefix=True, write_index=False
     )
     assert sorted(uri.basename()[:9] for uri in prefixed) == sorted(f"{str(ref.id)[:8]}-" for ref in refs)
-    assert _files(tmp_path / "plain") == sorted(uri.basename() for uri in plain)
+    assert files_under(tmp_path / "plain") == sorted(uri.basename() for uri in plain)
 
 
 def test_the_index_describes_what_was_written(datastore, make_ref, tmp_path):
     refs = [make_ref(), make_ref(storage_class="BtkDict", name="plain")]
     datastore.put(make_metrics(), refs[0])
     datastore.put({"a": 1}, refs[1])
-    artifacts = datastore.retrieveArtifacts(refs, _directory(tmp_path))
+    artifacts = datastore.retrieveArtifacts(refs, directory_uri(tmp_path))
     index = ZipIndex.model_validate_json((tmp_path / ZipIndex.index_name).read_text())
     assert {ref.id for ref in index.refs.to_refs(universe=refs[0].dimensions.universe)} == {
         r.id for r in refs
     }
-    assert set(index.artifact_map) == {uri.relative_to(_directory(tmp_path)) for uri in artifacts}
+    assert set(index.artifact_map) == {uri.relative_to(directory_uri(tmp_path)) for uri in artifacts}
 
 
 def test_a_component_ref_or_a_repeated_ref_writes_the_dataset_once(datastore, make_ref, tmp_path):
     ref = make_ref()
     datastore.put(make_metrics(), ref)
-    artifacts = datastore.retrieveArtifacts([ref, ref.makeComponentRef("data"), ref], _directory(tmp_path))
+    artifacts = datastore.retrieveArtifacts([ref, ref.makeComponentRef("data"), ref], directory_uri(tmp_path))
     assert len(artifacts) == 1
     index = ZipIndex.model_validate_json((tmp_path / ZipIndex.index_name).read_text())
     (indexed,) = index.refs.to_refs(universe=ref.dimensions.universe)
@@ -102,7 +90,7 @@ def test_serialize_mode_writes_its_stored_bytes(make_datastore, make_ref, tmp_pa
     datastore = make_datastore(isolation="serialize")
     ref = make_ref(storage_class="BtkDict")
     datastore.put({"z": 1, "a": 2}, ref)
-    (target,) = datastore.retrieveArtifacts([ref], _directory(tmp_path))
+    (target,) = datastore.retrieveArtifacts([ref], directory_uri(tmp_path))
     assert target.read() == datastore._state.datasets[ref.id.int].obj.data == b'{"z": 1, "a": 2}'
 
 
@@ -110,28 +98,28 @@ def test_existing_files_are_kept_unless_overwriting(datastore, make_ref, tmp_pat
     first, second = make_ref(), make_ref()
     datastore.put(make_metrics(1), first)
     datastore.put(make_metrics(2), second)
-    (existing,) = datastore.retrieveArtifacts([first], _directory(tmp_path), write_index=False)
+    (existing,) = datastore.retrieveArtifacts([first], directory_uri(tmp_path), write_index=False)
     existing.write(b"old", overwrite=True)
     with pytest.raises(FileExistsError):
-        datastore.retrieveArtifacts([second, first], _directory(tmp_path))
+        datastore.retrieveArtifacts([second, first], directory_uri(tmp_path))
     assert existing.read() == b"old"
-    assert len(_files(tmp_path)) == 1  # second was not written either
-    datastore.retrieveArtifacts([second, first], _directory(tmp_path), overwrite=True)
+    assert len(files_under(tmp_path)) == 1  # second was not written either
+    datastore.retrieveArtifacts([second, first], directory_uri(tmp_path), overwrite=True)
     assert json.loads(existing.read())["data"] == [0]
-    assert len(_files(tmp_path)) == 3
+    assert len(files_under(tmp_path)) == 3
 
 
-def test_every_writing_mode_writes_independent_files(datastore, make_ref, tmp_path):
+def test_every_writing_mode_writes_independentfiles_under(datastore, make_ref, tmp_path):
     ref = make_ref()
     datastore.put(make_metrics(), ref)
     for mode in ("auto", "copy", "link", "symlink", "hardlink", "relsymlink"):
-        (target,) = datastore.retrieveArtifacts([ref], _directory(tmp_path / mode), transfer=mode)
+        (target,) = datastore.retrieveArtifacts([ref], directory_uri(tmp_path / mode), transfer=mode)
         assert not os.path.islink(target.ospath)
         assert os.stat(target.ospath).st_nlink == 1
 
 
 def test_nothing_to_retrieve_writes_an_empty_index(datastore, tmp_path):
-    assert datastore.retrieveArtifacts([], _directory(tmp_path)) == {}
+    assert datastore.retrieveArtifacts([], directory_uri(tmp_path)) == {}
     assert ZipIndex.model_validate_json((tmp_path / ZipIndex.index_name).read_text()).artifact_map == {}
 
 
@@ -247,7 +235,7 @@ def test_releasing_a_shared_state_deletes_its_files_at_once(make_datastore, regi
     datastore._state.release_artifacts()
 
 
-def test_clones_share_the_files(datastore, make_ref, registry):
+def test_clones_share_thefiles_under(datastore, make_ref, registry):
     ref = make_ref()
     datastore.put(make_metrics(), ref)
     clone = datastore.clone(registry.getDatastoreBridgeManager())
@@ -261,7 +249,7 @@ def test_no_run_name_writes_outside_the_destination(datastore, make_ref, tmp_pat
     ref = make_ref(run=run, data_id={"instrument": "..", "visit": 1})
     datastore.put(make_metrics(), ref)
     destination = tmp_path / "inside"
-    (target,) = datastore.retrieveArtifacts([ref], _directory(destination))
+    (target,) = datastore.retrieveArtifacts([ref], directory_uri(destination))
     assert os.path.commonpath([target.ospath, str(destination)]) == str(destination)
     (tmp_path / "export").mkdir()
     (exported,) = datastore.export([ref], directory=str(tmp_path / "export"), transfer="copy")
@@ -272,7 +260,7 @@ def test_no_run_name_writes_outside_the_destination(datastore, make_ref, tmp_pat
     assert sorted(os.listdir(tmp_path)) == ["export", "inside"]
 
 
-def test_threads_using_the_files_first_share_one_directory(make_datastore, make_ref):
+def test_threads_using_the_files_first_share_onedirectory_uri(make_datastore, make_ref):
     from concurrent.futures import ThreadPoolExecutor
 
     datastore = make_datastore()

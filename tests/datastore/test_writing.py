@@ -11,21 +11,9 @@ from lsst.resources import ResourcePath
 
 from butler_testkit.datastore import _writing
 from butler_testkit.datastore._writing import write_files
-from tests._helpers import make_metrics
+from tests._helpers import directory_uri, files_under, make_metrics
 
 OUTSIDE_CONTENT = b"a file outside the destination"
-
-
-def _directory(path) -> ResourcePath:
-    return ResourcePath(path, forceDirectory=True)
-
-
-def _files(root) -> list[str]:
-    return sorted(
-        os.path.relpath(os.path.join(directory, name), root)
-        for directory, _, names in os.walk(root)
-        for name in names
-    )
 
 
 @pytest.fixture
@@ -38,7 +26,7 @@ def stored(datastore, make_ref):
 @pytest.fixture
 def layout(datastore, stored, tmp_path):
     """Where retrieveArtifacts writes the stored dataset, relative to its destination."""
-    (target,) = datastore.retrieveArtifacts([stored], _directory(tmp_path / "probe"), write_index=False)
+    (target,) = datastore.retrieveArtifacts([stored], directory_uri(tmp_path / "probe"), write_index=False)
     return os.path.relpath(target.ospath, tmp_path / "probe")
 
 
@@ -54,11 +42,11 @@ class TestThroughSymbolicLinks:
         (destination / layout).parent.mkdir(parents=True)
         os.symlink(outside, destination / layout)
         with pytest.raises(FileExistsError, match="nothing was written"):
-            datastore.retrieveArtifacts([stored], _directory(destination))
+            datastore.retrieveArtifacts([stored], directory_uri(destination))
         assert outside.exists() != dangling
         if not dangling:
             assert outside.read_bytes() == OUTSIDE_CONTENT
-        assert _files(destination) == [layout]  # the link, and nothing else (no index)
+        assert files_under(destination) == [layout]  # the link, and nothing else (no index)
 
     def test_overwriting_replaces_a_link_not_its_target(self, datastore, stored, layout, tmp_path):
         outside = tmp_path / "outside.json"
@@ -66,7 +54,7 @@ class TestThroughSymbolicLinks:
         destination = tmp_path / "destination"
         (destination / layout).parent.mkdir(parents=True)
         os.symlink(outside, destination / layout)
-        (target,) = datastore.retrieveArtifacts([stored], _directory(destination), overwrite=True)
+        (target,) = datastore.retrieveArtifacts([stored], directory_uri(destination), overwrite=True)
         assert outside.read_bytes() == OUTSIDE_CONTENT
         assert not os.path.islink(target.ospath)
         assert json.loads(target.read())["data"] == make_metrics().data
@@ -80,10 +68,10 @@ class TestThroughSymbolicLinks:
         os.symlink(elsewhere, destination / top)
         for overwrite in (False, True):
             with pytest.raises(ValueError, match="outside the directory"):
-                datastore.retrieveArtifacts([stored], _directory(destination), overwrite=overwrite)
+                datastore.retrieveArtifacts([stored], directory_uri(destination), overwrite=overwrite)
         with pytest.raises(ValueError, match="outside the directory"):
             datastore.export([stored], directory=str(destination), transfer="copy")
-        assert _files(elsewhere) == []
+        assert files_under(elsewhere) == []
         assert os.listdir(destination) == [top]
 
     def test_a_link_to_a_directory_inside_is_followed(self, datastore, stored, layout, tmp_path):
@@ -91,8 +79,8 @@ class TestThroughSymbolicLinks:
         (destination / "real").mkdir(parents=True)
         top = layout.split("/")[0]
         os.symlink(destination / "real", destination / top)
-        datastore.retrieveArtifacts([stored], _directory(destination), write_index=False)
-        assert _files(destination / "real") == [os.path.relpath(layout, top)]
+        datastore.retrieveArtifacts([stored], directory_uri(destination), write_index=False)
+        assert files_under(destination / "real") == [os.path.relpath(layout, top)]
 
     def test_export_refuses_a_dangling_link(self, datastore, stored, layout, tmp_path):
         outside = tmp_path / "outside.json"
@@ -109,7 +97,7 @@ class TestThroughSymbolicLinks:
         destination = tmp_path / "destination"
         destination.mkdir()
         os.symlink(outside, destination / ZipIndex.index_name)
-        datastore.retrieveArtifacts([stored], _directory(destination))
+        datastore.retrieveArtifacts([stored], directory_uri(destination))
         assert outside.read_bytes() == OUTSIDE_CONTENT
         index = ZipIndex.model_validate_json((destination / ZipIndex.index_name).read_text())
         assert list(index.refs.to_refs(universe=stored.datasetType.dimensions.universe)) == [stored]
@@ -120,8 +108,8 @@ class TestAllOrNothing:
         destination = tmp_path / "destination"
         (destination / ZipIndex.index_name).mkdir(parents=True)
         with pytest.raises(IsADirectoryError, match=ZipIndex.index_name):
-            datastore.retrieveArtifacts([stored], _directory(destination))
-        assert _files(destination) == []
+            datastore.retrieveArtifacts([stored], directory_uri(destination))
+        assert files_under(destination) == []
         assert os.listdir(destination) == [ZipIndex.index_name]
 
     def test_a_failed_write_puts_every_file_back_as_it_was(self, tmp_path, monkeypatch):
@@ -143,7 +131,7 @@ class TestAllOrNothing:
         monkeypatch.setattr(_writing, "write_atomically", write)
         planned = [(existing, b"new"), (ResourcePath(link), b"new"), (created, b"new"), (failing, b"new")]
         with pytest.raises(OSError, match="the disk is full"):
-            write_files(_directory(tmp_path), planned, overwrite=True)
+            write_files(directory_uri(tmp_path), planned, overwrite=True)
         assert existing.read() == b"the user's own file"
         assert os.readlink(link) == str(outside)
         assert outside.read_bytes() == OUTSIDE_CONTENT
@@ -157,11 +145,11 @@ class TestAllOrNothing:
             (ResourcePath(tmp_path / "a-file" / "below.json"), b"new"),
         ]
         with pytest.raises(NotADirectoryError, match="a-file"):
-            write_files(_directory(tmp_path), planned, overwrite=True)
+            write_files(directory_uri(tmp_path), planned, overwrite=True)
         assert sorted(os.listdir(tmp_path)) == ["a-file"]
 
     def test_a_path_outside_the_root_is_refused(self, tmp_path):
         planned = [(ResourcePath(tmp_path / "root" / ".." / "escaped.json"), b"new")]
         with pytest.raises(ValueError, match="outside the directory"):
-            write_files(_directory(tmp_path / "root"), planned, overwrite=True)
+            write_files(directory_uri(tmp_path / "root"), planned, overwrite=True)
         assert os.listdir(tmp_path) == []
