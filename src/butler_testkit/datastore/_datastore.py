@@ -73,9 +73,9 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
         ``InMemoryDatastore@<suffix>``, unique per instance), ``isolation``
         (``copy``, the default, ``reference`` or ``serialize``; see
         `Isolation`), ``formatters`` (as a ``FileDatastore``'s, laid over
-        `default_formatters`), ``capacity_bytes`` (a
-        byte limit), ``shared``, ``expire_after`` and ``constraints``
-        (``accept`` / ``reject`` lists, as for every datastore).
+        `default_formatters`), ``capacity_bytes`` (a byte limit),
+        ``shared``, ``expire_after`` and ``constraints`` (``accept`` /
+        ``reject`` lists, as for every datastore).
     bridgeManager : `~lsst.daf.butler.registry.interfaces.DatastoreRegistryBridgeManager`
         Only its ``universe`` is used: the datastore keeps its records and its
         trash in its own state.
@@ -113,8 +113,9 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
     - Files work: ``retrieveArtifacts``, ``ingest_zip``, ``ingest``,
       ``export``, ``transfer_from``, ``get_file_info_for_transfer`` and the
       records go through the formatters a ``FileDatastore`` would use, both
-      ways with one; ``serialize`` isolation and ``capacity_bytes`` use the
-      same formatters.
+      ways with one (they are written in the `FileExports` and `FileImports`
+      mixins); ``serialize`` isolation and ``capacity_bytes`` use the same
+      formatters.
     """
 
     defaultConfigFile: ClassVar[str | None] = None
