@@ -370,9 +370,12 @@ def test_the_plugin_imports_nothing_heavy_until_a_fixture_is_used(tmp_path):
     assert "butler_testkit.pytest_plugin" in extra
     assert extra <= {
         "butler_testkit",
+        "butler_testkit._constants",
         "butler_testkit._version",
         "butler_testkit._lazy",
         "butler_testkit._seeds",
+        "butler_testkit.conformance",
+        "butler_testkit.conformance._reporter",
         "butler_testkit.pytest_plugin",
     }
 

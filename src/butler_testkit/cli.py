@@ -136,7 +136,7 @@ def _progress(line: str) -> None:
 
 
 def _run_repository_bench(args: argparse.Namespace) -> int:
-    from .butler._bench import format_repository_report, run_repository_bench
+    from .butler import format_repository_report, run_repository_bench
 
     try:
         report = run_repository_bench(args.repeats, cold_repeats=args.cold_repeats, progress=_progress)

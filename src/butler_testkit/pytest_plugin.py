@@ -51,6 +51,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import _seeds
+from ._constants import (
+    CAPABILITY_MARKER,
+    DEFAULT_INSTRUMENT,
+    INSTRUMENT_NAMES,
+)
 
 if TYPE_CHECKING:
     from lsst.daf.butler import Butler, DimensionUniverse
@@ -60,20 +65,8 @@ if TYPE_CHECKING:
     from .datastore import FaultPlan, InMemoryDatastore, InstrumentedDatastore
     from .factories import DataIdFactory, RefFactory, StorageClassScope
 
-INSTRUMENT_NAMES = ("GenericCam", "HSC", "LSSTCam")
-"""The instrument presets (``butler_testkit.factories.INSTRUMENTS``), named
-here so that option parsing imports nothing heavy."""
-
-DEFAULT_INSTRUMENT = "GenericCam"
-
 DATASTORE_MARKER_KEYS = ("name", "isolation", "constraints", "expire_after", "capacity_bytes", "formatters")
 """Configuration keys the ``butler_datastore`` marker accepts."""
-
-CAPABILITY_MARKER = "butler_capability"
-"""Marker gating a conformance test on a capability (``butler_testkit.conformance.requires``)."""
-
-CONFORMANCE_PROPERTY = "butler_conformance"
-"""``user_properties`` entry by which a conformance test reaches the report (and xdist's controller)."""
 
 
 _previous_seed = pytest.StashKey[int | None]()
@@ -163,7 +156,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "butler_testkit.conformance.requires and lacks",
     )
     config.stash[_previous_seed] = _seeds.set_session_seed(config.getoption("butler_seed"))
-    config.pluginmanager.register(_ConformanceReporter(config), "butler_testkit-conformance-report")
+    from .conformance import ConformanceReporter
+
+    config.pluginmanager.register(ConformanceReporter(config), "butler_testkit-conformance-report")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -260,7 +255,7 @@ def butler_seed(request: pytest.FixtureRequest) -> int:
 @pytest.fixture(scope="session")
 def butler_universe() -> DimensionUniverse:
     """Return daf_butler's default ``DimensionUniverse`` (immutable, so shared by the session)."""
-    from .factories._data_ids import default_universe
+    from .factories import default_universe
 
     return default_universe()
 
@@ -290,7 +285,7 @@ def butler_bridge_manager(butler_universe: DimensionUniverse) -> DatastoreRegist
     what a datastore recorded through ``bridges``, ``operations`` and
     ``opaque.tables``.
     """
-    from .factories._bridges import make_bridge_manager
+    from .factories import make_bridge_manager
 
     return make_bridge_manager()
 
@@ -453,44 +448,3 @@ def butler(butler_repo: TestRepository) -> Butler:
     seeded by the ``butler_repo`` marker. See ``butler_repo``.
     """
     return butler_repo.butler
-
-
-class _ConformanceReporter:
-    """Collects conformance results; prints the matrix and writes the report.
-
-    The report module is imported with the first conformance result, so a
-    run without the suite pays nothing for it. Under xdist the controller
-    sees every worker's reports, with their ``user_properties``.
-    """
-
-    def __init__(self, config: pytest.Config) -> None:
-        self._config = config
-        self._worker = hasattr(config, "workerinput")
-        self._results: Any = None
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if self._worker or not any(name == CONFORMANCE_PROPERTY for name, _ in report.user_properties):
-            return
-        if self._results is None:
-            from .conformance._report import ConformanceResults
-
-            self._results = ConformanceResults()
-        self._results.add(report, CONFORMANCE_PROPERTY)
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self._results is None:
-            return
-        from .conformance._report import format_matrix
-
-        terminalreporter.write_sep("=", "butler-testkit datastore conformance")
-        for line in format_matrix(self._results.suites()):
-            terminalreporter.write_line(line)
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        path = self._config.getoption("butler_conformance_report")
-        if path is None or self._worker:
-            return
-        from .conformance._report import write_report
-
-        write_report(path, [] if self._results is None else self._results.suites())

@@ -109,8 +109,7 @@ class ButlerDataIdsMixin(ButlerSeedMixin):
     def setUp(self) -> None:
         """Make this test's data ID factory, seeded from its id."""
         super().setUp()
-        from .factories import DataIdFactory
-        from .factories._data_ids import default_universe
+        from .factories import DataIdFactory, default_universe
 
         self.butler_universe = default_universe()
         self.butler_data_ids = DataIdFactory(
@@ -162,7 +161,7 @@ class ButlerDatastoreMixin(ButlerStorageClassesMixin):
         from lsst.daf.butler.datastore import Datastore, DatastoreConfig
 
         from .datastore import InMemoryDatastore
-        from .factories._bridges import make_bridge_manager
+        from .factories import make_bridge_manager
 
         unknown = sorted(set(self.butler_datastore_config) - set(_DATASTORE_KEYS))
         if unknown:

@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_attributes
 
 if TYPE_CHECKING:
-    from ..factories._bridges import make_bridge_manager
+    from ..factories import make_bridge_manager
     from ._capabilities import INGEST_TRANSFER_MODES, Capabilities, capability_names, lacks, requires
     from ._check import CheckResult, format_check, run_check
     from ._factory import DatastoreFactory
     from ._report import ConformanceResults, SuiteResult, TestResult, load_report, write_report
+    from ._reporter import ConformanceReporter
     from ._suite import DatastoreConformance
     from ._targets import (
         BUILTIN_TARGETS,
@@ -28,6 +29,7 @@ __all__ = (
     "INGEST_TRANSFER_MODES",
     "Capabilities",
     "CheckResult",
+    "ConformanceReporter",
     "ConformanceResults",
     "ConformanceTarget",
     "DatastoreConformance",
@@ -51,9 +53,9 @@ __all__ = (
     "write_report",
 )
 
-# The pytest plugin imports the report module (through this package) with
-# the first conformance result of a run; the suite imports daf_butler, so
-# every name is loaded on first use, as in the top-level package.
+# The pytest plugin registers the reporter (through this package) at
+# start-up; the suite imports daf_butler, so every name is loaded on first
+# use, as in the top-level package.
 _LAZY = {
     "INGEST_TRANSFER_MODES": "._capabilities",
     "Capabilities": "._capabilities",
@@ -64,6 +66,7 @@ _LAZY = {
     "format_check": "._check",
     "run_check": "._check",
     "DatastoreFactory": "._factory",
+    "ConformanceReporter": "._reporter",
     "ConformanceResults": "._report",
     "SuiteResult": "._report",
     "TestResult": "._report",
@@ -79,7 +82,7 @@ _LAZY = {
     "InMemoryStateView": "._views",
     "StoredStateView": "._views",
     "UpstreamInMemoryStateView": "._views",
-    "make_bridge_manager": "..factories._bridges",
+    "make_bridge_manager": "..factories",
 }
 
 

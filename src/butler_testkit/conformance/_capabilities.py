@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from .._constants import CAPABILITY_MARKER
+
 INGEST_TRANSFER_MODES: tuple[str, ...] = (
     "auto",
     "copy",
@@ -246,7 +248,7 @@ def requires(name: str, *, param: str | None = None) -> pytest.MarkDecorator:
         Raised if ``name`` is not a capability.
     """
     _check_name(name)
-    return pytest.mark.butler_capability(name, present=True, param=param)
+    return _capability_marker(name, present=True, param=param)
 
 
 def lacks(name: str, *, param: str | None = None) -> pytest.MarkDecorator:
@@ -275,7 +277,11 @@ def lacks(name: str, *, param: str | None = None) -> pytest.MarkDecorator:
         Raised if ``name`` is not a capability.
     """
     _check_name(name)
-    return pytest.mark.butler_capability(name, present=False, param=param)
+    return _capability_marker(name, present=False, param=param)
+
+
+def _capability_marker(name: str, *, present: bool, param: str | None) -> pytest.MarkDecorator:
+    return pytest.mark.__getattr__(CAPABILITY_MARKER)(name, present=present, param=param)
 
 
 def _check_name(name: str) -> None:

@@ -8,8 +8,8 @@ from collections.abc import Iterable, Mapping
 
 import pytest
 
-from ..pytest_plugin import CAPABILITY_MARKER
-from ..pytest_plugin import CONFORMANCE_PROPERTY as RESULT_PROPERTY
+from .._constants import CAPABILITY_MARKER
+from .._constants import CONFORMANCE_PROPERTY as RESULT_PROPERTY
 from ._capabilities import Capabilities
 
 

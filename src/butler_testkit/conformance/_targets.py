@@ -22,8 +22,7 @@ import pytest
 from lsst.daf.butler import Config
 from lsst.daf.butler.datastore import Datastore, DatastoreConfig
 
-from ..factories import file_datastore_config
-from ..factories._bridges import make_bridge_manager
+from ..factories import file_datastore_config, make_bridge_manager
 from ._areas.put_get import CALLS_WITH_A_BAD_REF
 from ._capabilities import INGEST_TRANSFER_MODES, Capabilities, capability_names
 from ._factory import DatastoreFactory

@@ -12,7 +12,7 @@ from lsst.daf.butler import Config, StorageClass, StorageClassFactory
 from lsst.daf.butler.datastore import Datastore, DatastoreConfig, DatastoreValidationError
 from lsst.resources import ResourcePath
 
-from ...factories._bridges import make_bridge_manager
+from ...factories import make_bridge_manager
 from .._capabilities import Capabilities, requires
 from .._factory import DatastoreFactory
 from .._refs import ConformanceRefs
