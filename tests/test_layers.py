@@ -34,9 +34,10 @@ LAYERS = {
     # What is built from those.
     "butler": 3,
     "conformance": 3,
-    "bench": 3,
     "strategies": 3,
-    # One pytest-free engine behind both test front ends.
+    # What measures or serves the test repositories: the benchmarks, and one
+    # pytest-free engine behind both test front ends.
+    "bench": 4,
     "engine": 4,
     # Thin adapters.
     "pytest_plugin": 5,

@@ -1,6 +1,5 @@
 """Fast, isolated, real Butler repositories for tests."""
 
-from ._bench import RepositoryBenchReport, format_repository_report, run_repository_bench
 from ._repository import TestRepository, create_test_repository
 from ._request import REPOSITORY_KEYWORDS, repository_request
 from ._seeding import SeededData, Seeding
@@ -9,7 +8,6 @@ from ._template import RepositorySpec, cache_directory
 
 __all__ = (
     "REPOSITORY_KEYWORDS",
-    "RepositoryBenchReport",
     "RepositorySpec",
     "SeededData",
     "Seeding",
@@ -17,9 +15,7 @@ __all__ = (
     "TestRepository",
     "cache_directory",
     "create_test_repository",
-    "format_repository_report",
     "repository_request",
     "reset_setup_stats",
-    "run_repository_bench",
     "setup_stats",
 )

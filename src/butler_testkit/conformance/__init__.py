@@ -8,8 +8,10 @@ from .._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from ..factories import make_bridge_manager
+    from ..targets import TargetError
     from ._capabilities import INGEST_TRANSFER_MODES, Capabilities, capability_names, lacks, requires
     from ._check import CheckResult, format_check, run_check
+    from ._declarations import DECLARATION_ATTRIBUTE, Declaration, class_declaration
     from ._factory import DatastoreFactory
     from ._report import ConformanceResults, SuiteResult, TestResult, load_report, write_report
     from ._reporter import ConformanceReporter
@@ -17,7 +19,6 @@ if TYPE_CHECKING:
     from ._targets import (
         BUILTIN_TARGETS,
         ConformanceTarget,
-        TargetError,
         conformance_class,
         resolve_target,
         targets_markdown,
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = (
     "BUILTIN_TARGETS",
+    "DECLARATION_ATTRIBUTE",
     "INGEST_TRANSFER_MODES",
     "Capabilities",
     "CheckResult",
@@ -34,6 +36,7 @@ __all__ = (
     "ConformanceTarget",
     "DatastoreConformance",
     "DatastoreFactory",
+    "Declaration",
     "InMemoryStateView",
     "StoredStateView",
     "SuiteResult",
@@ -41,6 +44,7 @@ __all__ = (
     "TestResult",
     "UpstreamInMemoryStateView",
     "capability_names",
+    "class_declaration",
     "conformance_class",
     "format_check",
     "lacks",
@@ -66,6 +70,9 @@ _LAZY = {
     "format_check": "._check",
     "run_check": "._check",
     "DatastoreFactory": "._factory",
+    "DECLARATION_ATTRIBUTE": "._declarations",
+    "Declaration": "._declarations",
+    "class_declaration": "._declarations",
     "ConformanceReporter": "._reporter",
     "ConformanceResults": "._report",
     "SuiteResult": "._report",
@@ -75,7 +82,7 @@ _LAZY = {
     "DatastoreConformance": "._suite",
     "BUILTIN_TARGETS": "._targets",
     "ConformanceTarget": "._targets",
-    "TargetError": "._targets",
+    "TargetError": "..targets",
     "conformance_class": "._targets",
     "resolve_target": "._targets",
     "targets_markdown": "._targets",
