@@ -23,6 +23,7 @@ from typing import Any, Literal
 from lsst.daf.butler import Config
 from lsst.daf.butler.datastore import Datastore, DatastoreConfig
 from lsst.daf.butler.registry.interfaces import DatastoreRegistryBridgeManager
+from lsst.daf.butler.repo_relocation import BUTLER_ROOT_TAG
 
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 """Suffixes that make a target a configuration file, whether it exists or not."""
@@ -97,8 +98,28 @@ class TargetSpec:
         -------
         datastore : `~lsst.daf.butler.datastore.Datastore`
             The datastore.
+
+        Notes
+        -----
+        ``<butlerRoot>`` is replaced in the configuration before the
+        datastore sees it (as well as given as its ``butlerRoot``), so that
+        its configuration names where it really is: a datastore rebuilt from
+        its own configuration finds the same files, and two datastores whose
+        names derive from their roots are told apart.
         """
-        return Datastore.fromConfig(DatastoreConfig(dict(self.config)), bridge_manager, butlerRoot=str(root))
+        config = _with_root(self.config, str(root))
+        return Datastore.fromConfig(DatastoreConfig(config), bridge_manager, butlerRoot=str(root))
+
+
+def _with_root(value: Any, root: str) -> Any:
+    """Replace ``<butlerRoot>`` in every string of a configuration."""
+    if isinstance(value, str):
+        return value.replace(BUTLER_ROOT_TAG, root)
+    if isinstance(value, Mapping):
+        return {key: _with_root(item, root) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_with_root(item, root) for item in value]
+    return value
 
 
 def import_datastore_class(path: str) -> type[Datastore]:
