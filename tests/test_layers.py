@@ -50,14 +50,7 @@ LAYERS = {
 # Imports that break the rules today and are on their way out: each is
 # (importing module, imported module), with why it is tolerated. Neither
 # counts for the checks below.
-KNOWN_EXCEPTIONS = {
-    # The datastore's serialize isolation takes the catalogue's formatters as
-    # its defaults; it is being changed to receive them instead.
-    ("butler_testkit.datastore._serialization", "butler_testkit.factories"),
-    # A type-only import closing a cycle inside the datastore, whose modules
-    # are being reorganised.
-    ("butler_testkit.datastore._artifacts", "butler_testkit.datastore._state"),
-}
+KNOWN_EXCEPTIONS: set[tuple[str, str]] = set()
 
 
 def _module_name(path: pathlib.Path) -> str:

@@ -1,9 +1,11 @@
-"""The datastore and the bridge fakes stand on daf_butler alone; the datastore is given its formatters."""
+"""The datastore is given its default formatters; it works without the factories.
+
+That no module under ``datastore/`` imports the factories is checked with
+every other layer rule in ``tests/test_layers.py``.
+"""
 
 from __future__ import annotations
 
-import ast
-import pathlib
 import subprocess
 import sys
 import textwrap
@@ -11,44 +13,8 @@ import textwrap
 import pytest
 from lsst.daf.butler import Config
 
-import butler_testkit
 from butler_testkit.datastore import add_default_formatters, default_formatters
 from butler_testkit.factories import FORMATTERS
-
-_PACKAGE = pathlib.Path(butler_testkit.__file__).parent
-
-
-def _imported_modules(path: pathlib.Path, package: str) -> set[str]:
-    """Every module a file imports, relative imports resolved, TYPE_CHECKING blocks included."""
-    tree = ast.parse(path.read_text(), filename=str(path))
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-                module = f"{base}.{node.module}" if node.module else base
-            else:
-                module = node.module or ""
-            found.add(module)
-            found.update(f"{module}.{alias.name}" for alias in node.names)
-    return found
-
-
-@pytest.mark.parametrize("floor", ["datastore", "bridge"])
-def test_a_bottom_floor_imports_nothing_of_the_package_outside_itself(floor):
-    own = f"butler_testkit.{floor}"
-    reaching_out = {}
-    for path in sorted((_PACKAGE / floor).rglob("*.py")):
-        outside = {
-            module
-            for module in _imported_modules(path, own)
-            if module.startswith("butler_testkit") and not module.startswith(own)
-        }
-        if outside:
-            reaching_out[path.name] = sorted(outside)
-    assert reaching_out == {}
 
 
 def test_the_datastore_works_without_the_factories_and_takes_the_defaults_it_is_given(tmp_path):

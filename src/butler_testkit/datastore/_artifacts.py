@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from lsst.daf.butler import DatasetRef
 from lsst.daf.butler.datastore.stored_file_info import StoredFileInfo
@@ -26,7 +26,20 @@ from ._writing import remove_file, write_atomically
 
 if TYPE_CHECKING:
     from ._serialization import SerializedDataset
-    from ._state import StoredDataset
+
+
+class StoredDataset(Protocol):
+    """What the artifact directory needs of a stored dataset: its reference.
+
+    Files are kept per stored entry (compared by identity), so the state's
+    own entry type fits without this module importing the state.
+    """
+
+    @property
+    def ref(self) -> DatasetRef:
+        """The reference the dataset was stored with."""
+        ...
+
 
 # Characters kept as they are in a path part; anything else becomes "_" so
 # that a data ID value can neither add directories nor need quoting.

@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = ("ExistenceTests",)
 
 import pytest
+from lsst.daf.butler import DatasetRef
 from lsst.daf.butler.datastore import DatasetRefURIs, Datastore
 from lsst.resources import ResourcePath
 
@@ -80,6 +81,17 @@ class ExistenceTests:
         assert uri.fragment == "predicted"
         for dimension in ("visit", "detector"):
             assert str(ref.dataId[dimension]) in str(uri), dimension
+
+    @requires("predicted_uris")
+    def test_predictions_for_one_dataset_type_data_id_and_run_are_equal(
+        self, datastore: Datastore, refs: ConformanceRefs
+    ) -> None:
+        # Two references to what will be the same dataset differ only in
+        # their IDs (a prediction is made before the ID is final).
+        ref = refs.ref("prediction", "BtkDict")
+        other = DatasetRef(ref.datasetType, ref.dataId, run=ref.run)
+        assert other.id != ref.id
+        assert datastore.getURI(other, predict=True) == datastore.getURI(ref, predict=True)
 
     def test_the_uri_of_an_unknown_dataset_raises_file_not_found(
         self, datastore: Datastore, refs: ConformanceRefs
