@@ -31,6 +31,8 @@ from typing import Any
 POSTGRES_DRIVER = "psycopg"
 """The SQLAlchemy driver of the URLs we make (psycopg 3, the ``postgresql`` extra)."""
 
+# Where Debian and Ubuntu install each server version's programs.
+_DEBIAN_ROOT = Path("/usr/lib/postgresql")
 # The superuser initdb creates; the servers are ours alone.
 _SUPERUSER = "postgres"
 # The database every cluster has, to connect to when managing the others.
@@ -90,7 +92,7 @@ def find_postgres_binaries() -> Path:
                 [pg_config, "--bindir"], capture_output=True, text=True, check=True, timeout=10
             ).stdout.strip()
             candidates.append(Path(bindir))
-    debian = Path("/usr/lib/postgresql")
+    debian = _DEBIAN_ROOT
     if debian.is_dir():
         versions = sorted(
             (path for path in debian.iterdir() if path.name.isdigit()), key=lambda path: int(path.name)
