@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ("IN_TYPES", "Condition", "Index", "TableSchema", "has_null")
+__all__ = ("IN_TYPES", "BeyondColumnLimitsError", "Condition", "Index", "TableSchema", "has_null")
 
 import dataclasses
 import numbers
@@ -38,6 +38,14 @@ def _as_uuid(value: Any) -> uuid.UUID:
     raise TypeError(f"expected a UUID, got {type(value).__name__}")
 
 
+class BeyondColumnLimitsError(ValueError):
+    """A value of the column's type that the column cannot hold.
+
+    Refused when stored; in a condition it matches nothing, as SQL compares
+    it without complaint.
+    """
+
+
 def _integer_coercion(bits: int) -> Coerce:
     # The range of PostgreSQL's SMALLINT, INTEGER and BIGINT; SQLite stores
     # any 64-bit value in any integer column, and no more.
@@ -49,7 +57,7 @@ def _integer_coercion(bits: int) -> Coerce:
             raise TypeError(f"expected an integer, got {type(value).__name__}")
         number = int(value)
         if not low <= number <= high:
-            raise ValueError(f"{number} is out of the range of a {bits}-bit integer column")
+            raise BeyondColumnLimitsError(f"{number} is out of the range of a {bits}-bit integer column")
         return number
 
     return as_int
@@ -85,11 +93,13 @@ def _string_coercion(length: int | None) -> Coerce:
             # PostgreSQL text cannot hold one (SQLite can).
             raise ValueError("a NUL character cannot be stored in a text column")
         if length is not None and len(value) > length:
-            raise ValueError(f"{len(value)} characters is longer than the column's {length}")
+            raise BeyondColumnLimitsError(f"{len(value)} characters is longer than the column's {length}")
         if length is not None and not value:
             # daf_butler's SQLite schema checks that a short string has at
             # least one character (some databases store "" as NULL).
-            raise ValueError("a short String column cannot hold an empty string; use NULL or a value")
+            raise BeyondColumnLimitsError(
+                "a short String column cannot hold an empty string; use NULL or a value"
+            )
         return value
 
     return as_str
@@ -357,15 +367,32 @@ class TableSchema:
         for name, value in where.items():
             column = self.columns[name]
             if isinstance(value, IN_TYPES):
-                values = frozenset(self._coerced(column, item, context) for item in value if item is not None)
+                values = frozenset(
+                    coerced
+                    for item in value
+                    if item is not None
+                    for coerced in self._comparable(column, item, context)
+                )
                 conditions.append(Condition(name, "in", values))
             elif isinstance(value, str) and value.endswith("%"):
                 conditions.append(Condition(name, "prefix", value[:-1]))
             elif value is None:
                 conditions.append(Condition(name, "eq", None))
             else:
-                conditions.append(Condition(name, "eq", self._coerced(column, value, context)))
+                comparable = self._comparable(column, value, context)
+                conditions.append(
+                    Condition(name, "eq", comparable[0]) if comparable else Condition(name, "in", frozenset())
+                )
         return conditions
+
+    def _comparable(self, column: _Column, value: Any, context: str) -> tuple[Any, ...]:
+        """Return ``(coerced value,)``, or ``()`` for one no row can hold (it matches nothing)."""
+        try:
+            return (column.coerce(value),)
+        except BeyondColumnLimitsError:
+            return ()
+        except (TypeError, ValueError):
+            return (self._coerced(column, value, context),)  # raises the schema error
 
     def require_columns(self, columns: Collection[str], operation: str) -> None:
         """Check that every name in ``columns`` is a column.
