@@ -32,6 +32,8 @@ from ._template import CONFIG_FILE, RepositorySpec, RepositoryTemplate, populate
 
 _LOG = logging.getLogger(__name__)
 
+# The longest a test waits for a copy under way before making its own.
+_COPY_WAIT_SECONDS = 60.0
 # What PostgreSQL reports when a template database still has a session.
 _TEMPLATE_BUSY = "is being accessed by other users"
 
@@ -160,6 +162,8 @@ class PostgresRegistries:
         self._templates: dict[RepositorySpec, tuple[RepositoryTemplate, str]] = {}
         self._databases: set[str] = set()
         self._ready: dict[str, collections.deque[str]] = {}
+        self._filling: set[str] = set()
+        self._changed = threading.Condition(self._lock)
         self._directory = Path(tempfile.mkdtemp(prefix="btk-pg-templates-"))
         self._closed = False
         self._background = _Background(self)
@@ -248,8 +252,12 @@ class PostgresRegistries:
         there is one; then another is started, so that the next test does
         not wait for the server to copy files.
         """
-        with self._lock:
+        with self._changed:
             ready = self._ready.setdefault(template_database, collections.deque())
+            # A copy under way is ready sooner than a new one started now,
+            # which would only slow both down.
+            while not ready and template_database in self._filling:
+                self._changed.wait(timeout=_COPY_WAIT_SECONDS)
             name = ready.popleft() if ready else None
         if name is None:
             name = self._copy(template, template_database)
@@ -285,14 +293,22 @@ class PostgresRegistries:
             with self._lock:
                 if self._closed or len(self._ready.get(template_database, ())) >= self.spares:
                     return
-            name = self._copy(template, template_database)
-            if not self._keep_ready(template_database, name):
-                self._drop_now(name)
+                self._filling.add(template_database)
+            name: str | None = None
+            try:
+                name = self._copy(template, template_database)
+            finally:
+                kept = self._keep_ready(template_database, name)
+            if not kept:
+                if name is not None:
+                    self._drop_now(name)
                 return
 
-    def _keep_ready(self, template_database: str, name: str) -> bool:
-        with self._lock:
-            if self._closed:
+    def _keep_ready(self, template_database: str, name: str | None) -> bool:
+        with self._changed:
+            self._filling.discard(template_database)
+            self._changed.notify_all()
+            if self._closed or name is None:
                 return False
             self._ready.setdefault(template_database, collections.deque()).append(name)
             return True
@@ -377,9 +393,13 @@ class _Background:
     the throwaway server stops (or at `PostgresRegistries.close`).
     """
 
+    # Copies first: a test may be waiting for one; a drop can wait.
+    _PRIORITY: ClassVar[dict[str, int]] = {"fill": 0, "drop": 1, "stop": 2}
+
     def __init__(self, registries: PostgresRegistries) -> None:
         self._registries = registries
-        self._tasks: queue.Queue[tuple[Any, ...] | None] = queue.Queue()
+        self._tasks: queue.PriorityQueue[tuple[int, int, tuple[Any, ...]]] = queue.PriorityQueue()
+        self._order = itertools.count()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -390,7 +410,7 @@ class _Background:
                 # from reaching the exit handler that stops it.
                 self._thread = threading.Thread(target=self._run, name="butler-testkit-postgres", daemon=True)
                 self._thread.start()
-        self._tasks.put(task)
+        self._tasks.put((self._PRIORITY[task[0]], next(self._order), task))
 
     def wait_until_idle(self) -> None:
         self._tasks.join()
@@ -399,13 +419,14 @@ class _Background:
         with self._lock:
             thread, self._thread = self._thread, None
         if thread is not None:
-            self._tasks.put(None)
+            # After every drop asked for so far.
+            self._tasks.put((self._PRIORITY["stop"], next(self._order), ("stop",)))
             thread.join()
 
     def _run(self) -> None:
         while True:
-            task = self._tasks.get()
-            if task is None:
+            _, _, task = self._tasks.get()
+            if task[0] == "stop":
                 self._tasks.task_done()
                 return
             try:
