@@ -543,7 +543,7 @@ def test_the_fakes_behave_as_sql_on_random_operation_sequences(registries):
         Machine,
         settings=settings(
             settings.default,
-            stateful_step_count=15,
+            stateful_step_count=10,
             database=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
         ),
