@@ -11,11 +11,25 @@ import pytest
 import sqlalchemy
 from lsst.daf.butler import ddl
 from lsst.daf.butler.datastore import Datastore, DatastoreConfig, DatastoreTransaction
+from lsst.daf.butler.datastore.stored_file_info import NULLSTR
 from lsst.daf.butler.datastores.fileDatastore import FileDatastore
 from lsst.daf.butler.registry.interfaces import FakeDatasetRef
 
 from butler_testkit import InMemoryBridgeManager, InMemoryOpaqueTable, InMemoryOpaqueTableManager
 from tests.bridge._file_configs import file_datastore_config
+
+
+def record_row(dataset_id: uuid.UUID, component: str = NULLSTR, path: str | None = None) -> dict[str, Any]:
+    """A row of FileDatastore's records table (``NULLSTR``: no component)."""
+    return {
+        "dataset_id": dataset_id,
+        "path": path or f"run/{dataset_id}.json",
+        "formatter": "lsst.daf.butler.formatters.json.JsonFormatter",
+        "storage_class": "BtkMetrics",
+        "component": component,
+        "checksum": None,
+        "file_size": 10,
+    }
 
 
 @pytest.fixture

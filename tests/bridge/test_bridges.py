@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 from lsst.daf.butler.datastore import DatastoreTransaction
-from lsst.daf.butler.datastore.stored_file_info import StoredFileInfo
+from lsst.daf.butler.datastore.stored_file_info import NULLSTR, StoredFileInfo
 from lsst.daf.butler.registry.bridge.ephemeral import EphemeralDatastoreRegistryBridge
 from lsst.daf.butler.registry.interfaces import FakeDatasetRef
 
@@ -32,13 +32,13 @@ def ids_of(refs):
     return {ref.id for ref in refs}
 
 
-def add_records(table, refs, path=None, components=("",)):
-    """Give each ref one row per component, as FileDatastore would."""
+def add_records(table, refs, path=None, components=(NULLSTR,)):
+    """Give each ref one row per component, as FileDatastore would (NULLSTR: no component)."""
     table.insert(
         *(
             {
                 "dataset_id": ref.id,
-                "path": path or f"run/{ref.id}{component}.json",
+                "path": path or f"run/{ref.id}{component.replace(NULLSTR, '')}.json",
                 "formatter": "lsst.daf.butler.formatters.json.JsonFormatter",
                 "storage_class": "BtkMetrics",
                 "component": component,

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from lsst.daf.butler import DimensionUniverse
 from lsst.daf.butler.datastore import DatastoreTransaction
-from lsst.daf.butler.datastore.stored_file_info import StoredFileInfo
+from lsst.daf.butler.datastore.stored_file_info import NULLSTR, StoredFileInfo
 from lsst.daf.butler.registry.interfaces import FakeDatasetRef
 from lsst.daf.butler.tests import DummyRegistry
 from lsst.daf.butler.tests._dummyRegistry import DummyOpaqueTableStorageManager
@@ -125,7 +125,7 @@ def test_a_clone_shares_bridges_rows_log_and_transactions(manager, records, fake
     refs = fake_refs(2)
     clone.register("files").insert(refs[:1])
     clone.opaque["records"].insert(
-        {"dataset_id": refs[0].id, "path": "a", "formatter": "f", "storage_class": "s", "component": ""}
+        {"dataset_id": refs[0].id, "path": "a", "formatter": "f", "storage_class": "s", "component": NULLSTR}
     )
     assert bridge.inserted_ids == {refs[0].id}
     assert len(records) == 1

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy
 from lsst.daf.butler import ddl
 from lsst.daf.butler.datastore import DatastoreTransaction
+from lsst.daf.butler.datastore.stored_file_info import NULLSTR
 from lsst.daf.butler.datastores.fileDatastore import FileDatastore
 from lsst.daf.butler.tests._dummyRegistry import DummyOpaqueTableStorageManager
 
@@ -36,7 +37,7 @@ def keys(table):
     return [row["key"] for row in table.rows]
 
 
-def record(dataset_id, component="", path=None):
+def record(dataset_id, component=NULLSTR, path=None):
     return {
         "dataset_id": dataset_id,
         "path": path or f"run/{dataset_id}{component}.json",
@@ -227,11 +228,12 @@ def test_replace_that_collides_with_another_row_raises_and_changes_nothing(catal
     assert catalogue.rows == before
 
 
-def test_replace_of_two_rows_with_one_primary_key_raises(catalogue):
+def test_replace_of_two_rows_with_one_primary_key_keeps_the_last_as_sql_does(catalogue, transaction):
     catalogue.insert(item(1, label="old"))
-    with pytest.raises(ConstraintViolationError, match="two rows with the same primary key key=1"):
-        catalogue.replace(item(1, label="a"), item(1, label="b"))
-    assert [row["label"] for row in catalogue.rows] == ["old"]
+    catalogue.replace(item(1, label="a"), item(1, label="b"), item(2, label="new"), transaction=transaction)
+    assert [(row["key"], row["label"]) for row in catalogue.rows] == [(1, "b"), (2, "new")]
+    transaction.rollback()
+    assert [(row["key"], row["label"]) for row in catalogue.rows] == [(1, "old")]
 
 
 def test_replace_needs_a_primary_key(opaque):

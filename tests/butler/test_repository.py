@@ -7,7 +7,7 @@ import os
 import pickle
 
 import pytest
-from lsst.daf.butler import Butler, CollectionType, DatasetType
+from lsst.daf.butler import Butler, CollectionType, Config, DatasetType
 
 from butler_testkit import InMemoryDatastore
 from butler_testkit.butler import (
@@ -42,7 +42,15 @@ def test_a_writeable_butler_with_its_run(repo):
     assert repo.butler.collections.get_info("my/run").type is CollectionType.RUN
     assert isinstance(repo.butler._datastore, InMemoryDatastore)
     assert (repo.root / "butler.yaml").exists()
-    assert repo.database.exists()
+    assert Config(str(repo.root / "butler.yaml"))["registry", "db"] in (
+        "sqlite:///<butlerRoot>/gen3.sqlite3",
+        repo.registry_url,
+    )
+    if repo.registry_dialect == "sqlite":
+        assert repo.database.exists()
+    else:
+        with pytest.raises(AttributeError, match="use registry_url"):
+            repo.database  # noqa: B018
 
 
 def test_every_butler_opened_on_the_root_shares_registry_and_datasets(repo):
@@ -119,10 +127,11 @@ def test_close_leaves_no_connection_or_file_descriptor_open(tmp_path):
     repository.butler.registry.insertDimensionData("instrument", {"name": "Cam"})
     leaked = Butler.from_config(str(repository.root))  # never closed by "the code under test"
     list(leaked.registry.queryDimensionRecords("instrument"))
-    assert _repository.DATABASES.open_connection_count(str(repository.database)) >= 2
+    assert repository.open_connection_count() >= 2
     repository.close()
-    assert _repository.DATABASES.open_connection_count(str(repository.database)) == 0
-    assert not _open_descriptors_to(repository.database)
+    assert repository.open_connection_count() == 0
+    if repository.registry_dialect == "sqlite":
+        assert not _open_descriptors_to(repository.database)
     assert not any(str(repository.root) in root for root in shared_state_roots())
     repository.close()  # idempotent
     assert repository.closed
@@ -173,7 +182,7 @@ def test_templates_live_in_the_configured_cache(tmp_path, monkeypatch):
     assert cache_directory() == tmp_path / "cache"
     spec = RepositorySpec(dimension_config="resource://lsst.daf.butler/configs/dimensions.yaml")
     reset_setup_stats()
-    with create_test_repository(tmp_path / "repo", spec=spec):
+    with create_test_repository(tmp_path / "repo", spec=spec, registry="sqlite"):
         pass
     assert setup_stats().templates_built == 1
     (template,) = (tmp_path / "cache").iterdir()
@@ -182,7 +191,7 @@ def test_templates_live_in_the_configured_cache(tmp_path, monkeypatch):
 
 
 def test_the_slow_path_still_gives_a_working_repository(tmp_path, monkeypatch):
-    monkeypatch.setattr(_repository, "_clone_template", lambda *args: None)
+    monkeypatch.setattr(_repository, "_clone_template", lambda *args, **kwargs: None)
     reset_setup_stats()
     with create_test_repository(tmp_path / "repo", run="slow") as repository:
         assert repository.butler.run == "slow"
@@ -251,7 +260,7 @@ def test_a_cache_others_can_write_to_is_refused(tmp_path, monkeypatch):
 
 
 def test_the_template_keeps_its_expanded_configuration(tmp_path):
-    with create_test_repository(tmp_path / "repo") as repository:
+    with create_test_repository(tmp_path / "repo", registry="sqlite") as repository:
         template = _template.RepositoryTemplate.for_spec(_template.RepositorySpec(), _repository.DATABASES)
         assert (template.directory / _template.EXPANDED_CONFIG_FILE).exists()
         assert template.butler._config.configDir.ospath.rstrip("/") == str(template.directory)

@@ -5,7 +5,7 @@ from __future__ import annotations
 __all__ = ("InMemoryBridge",)
 
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Container, Iterable
 from typing import ClassVar
 
 from lsst.daf.butler import DatasetId
@@ -40,15 +40,27 @@ class InMemoryBridge(DatastoreRegistryBridge):
         and its opaque tables.
     log : `list` [`BridgeOperation`]
         The manager's operation log, appended to by every change.
+    datasets : `~collections.abc.Container` [`~lsst.daf.butler.DatasetId`], optional
+        The registry's dataset table: the IDs of the datasets it knows. The
+        persistent flavour refuses to record any other, as the foreign key
+        of the SQL bridge's table does; `None` takes every ID as known.
     """
 
     ephemeral: ClassVar[bool]
     """Whether this is the ephemeral flavour."""
 
-    def __init__(self, datastoreName: str, *, journal: Journal, log: list[BridgeOperation]) -> None:
+    def __init__(
+        self,
+        datastoreName: str,
+        *,
+        journal: Journal,
+        log: list[BridgeOperation],
+        datasets: Container[DatasetId] | None = None,
+    ) -> None:
         super().__init__(datastoreName)
         self._journal = journal
         self._log = log
+        self._datasets = datasets
         # Dictionaries as ordered sets: inspection and emptyTrash see IDs in
         # the order they arrived.
         self._stored: dict[DatasetId, None] = {}

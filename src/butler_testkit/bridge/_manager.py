@@ -8,9 +8,9 @@ import contextlib
 import copy
 import types
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Container, Iterator, Mapping
 
-from lsst.daf.butler import DimensionUniverse
+from lsst.daf.butler import DatasetId, DimensionUniverse
 from lsst.daf.butler.registry.interfaces import (
     Database,
     DatasetIdRef,
@@ -32,10 +32,11 @@ from ._persistent import InMemoryPersistentBridge
 class _SharedBridges:
     """The state every clone of one manager shares: its registry's bridges."""
 
-    __slots__ = ("bridges", "journal", "log")
+    __slots__ = ("bridges", "datasets", "journal", "log")
 
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: Journal, datasets: Container[DatasetId] | None) -> None:
         self.journal = journal
+        self.datasets = datasets
         self.bridges: dict[str, InMemoryBridge] = {}
         self.log: list[BridgeOperation] = []
 
@@ -63,6 +64,13 @@ class InMemoryBridgeManager(DatastoreRegistryBridgeManager):
         the persistent flavour, as a SQL registry gives a ``FileDatastore``.
         `True` gives every such datastore the ephemeral flavour, as
         daf_butler's ``DummyRegistry`` does.
+    datasets : `~collections.abc.Container` [`~lsst.daf.butler.DatasetId`], optional
+        The registry's dataset table: anything answering ``dataset_id in
+        datasets`` (a `set` the test fills, say). Persistent bridges then
+        refuse to record a dataset it does not hold, as the foreign key of
+        the SQL bridge's table refuses a dataset the registry does not know.
+        `None` (the default) stands for a registry that knows every dataset:
+        a datastore under test is handed refs no registry ever inserted.
 
     Notes
     -----
@@ -88,7 +96,10 @@ class InMemoryBridgeManager(DatastoreRegistryBridgeManager):
         universe: DimensionUniverse | None = None,
         registry_schema_version: VersionTuple | None = None,
         ephemeral: bool = False,
+        datasets: Container[DatasetId] | None = None,
     ) -> None:
+        if datasets is not None and not isinstance(datasets, Container):
+            raise TypeError(f"datasets must be a container of dataset IDs; got {type(datasets).__name__}")
         if opaque is None:
             opaque = InMemoryOpaqueTableManager(registry_schema_version=registry_schema_version)
         if not isinstance(opaque, OpaqueTableStorageManager):
@@ -103,7 +114,7 @@ class InMemoryBridgeManager(DatastoreRegistryBridgeManager):
         # Share the opaque tables' journal, so that one registry transaction
         # covers the tables and the persistent bridges, as one database would.
         journal = opaque._journal if isinstance(opaque, InMemoryOpaqueTableManager) else Journal()
-        self._shared = _SharedBridges(journal)
+        self._shared = _SharedBridges(journal, datasets)
         self._ephemeral_default = ephemeral
 
     @classmethod
@@ -221,7 +232,7 @@ class InMemoryBridgeManager(DatastoreRegistryBridgeManager):
             bridge = shared.bridges.get(name)
             if bridge is None:
                 flavour = InMemoryEphemeralBridge if ephemeral else InMemoryPersistentBridge
-                bridge = flavour(name, journal=shared.journal, log=shared.log)
+                bridge = flavour(name, journal=shared.journal, log=shared.log, datasets=shared.datasets)
                 shared.bridges[name] = bridge
             elif bridge.ephemeral != ephemeral:
                 flavours = {True: "an ephemeral", False: "a persistent"}
@@ -264,6 +275,11 @@ class InMemoryBridgeManager(DatastoreRegistryBridgeManager):
         """A read-only snapshot of the registered bridges, by datastore name."""
         with self._shared.journal.lock:
             return types.MappingProxyType(dict(self._shared.bridges))
+
+    @property
+    def datasets(self) -> Container[DatasetId] | None:
+        """The registry's dataset table the persistent bridges check, or `None`."""
+        return self._shared.datasets
 
     @property
     def operations(self) -> tuple[BridgeOperation, ...]:

@@ -53,13 +53,18 @@ class InMemoryOpaqueTable(OpaqueTableStorage):
     - **Constraints.** The primary key and every unique constraint are
       enforced: `insert` raises `ConstraintViolationError`, `ensure` skips the
       row, `replace` replaces the row with the same primary key (and raises
-      if the new row collides with any *other* row, or if one call gives two
-      rows with the same primary key). Rows are checked against the column
-      types: a ``NOT NULL`` column needs a value, an unknown column or a
-      value of the wrong type raises `SchemaMismatchError`, and ``GUID``
-      columns accept what the SQL type accepts (a `uuid.UUID`, a hex string,
-      16 bytes or a 128-bit integer) and hold a `uuid.UUID`. A failed write
-      changes nothing, even when some of its rows were fine.
+      if the new row collides with any *other* row); rows of one call are
+      written in order, so of two rows with one key the last wins, as in
+      SQL. Rows are checked against the column types: a ``NOT NULL`` column
+      needs a value, an unknown column or a value of the wrong type raises
+      `SchemaMismatchError`, and ``GUID`` columns accept what the SQL type
+      accepts (a `uuid.UUID`, a hex string, 16 bytes or a 128-bit integer)
+      and hold a `uuid.UUID`. What one supported database refuses is
+      refused (an integer out of the column's range in PostgreSQL, a NUL
+      character in text, an empty string in a short ``String`` column as in
+      daf_butler's SQLite schema), so that rows the fake accepts are
+      accepted by every registry. A failed write changes nothing, even when
+      some of its rows were fine.
     - **Look-ups.** The primary key, unique constraints, declared indexes and
       the leading column of a composite primary key each have a dictionary;
       `fetch` and `delete` use the most selective one, so a look-up by
@@ -181,7 +186,7 @@ class InMemoryOpaqueTable(OpaqueTableStorage):
         ------
         ConstraintViolationError
             Raised if a row collides with a row other than the one it
-            replaces, or two rows share a primary key.
+            replaces.
         SchemaMismatchError
             Raised if a row does not fit the schema, or the table has no
             primary key to replace by.
@@ -286,7 +291,6 @@ class InMemoryOpaqueTable(OpaqueTableStorage):
 
     def _apply_writes(self, rows: list[Row], mode: WriteMode) -> list[Change]:
         changes: list[Change] = []
-        written: set[int] = set()
         try:
             for row in rows:
                 self._fill_autoincrement(row)
@@ -300,11 +304,6 @@ class InMemoryOpaqueTable(OpaqueTableStorage):
                         others = [(index, rid) for index, rid in conflicts if rid != target]
                         if others:
                             raise self._violation(others[0][0], row, mode)
-                        if target in written:
-                            raise ConstraintViolationError(
-                                f"Opaque table {self.name!r}: replace() was given two rows with the same "
-                                f"primary key {self._key_text(conflicts[0][0], row)}."
-                            )
                     else:
                         raise self._violation(conflicts[0][0], row, mode)
                 if target is None:
@@ -316,8 +315,6 @@ class InMemoryOpaqueTable(OpaqueTableStorage):
                     self._remove(target, old)
                     self._add(target, row)
                     changes.append((target, old, row))
-                    row_id = target
-                written.add(row_id)
         except BaseException:
             self._revert(changes)
             raise

@@ -35,6 +35,10 @@ class InMemoryPersistentBridge(InMemoryBridge):
     - ``insert`` of an ID that is already recorded (or twice in one call)
       raises `ConstraintViolationError` and records nothing; ``ensure`` skips
       recorded IDs.
+    - Given the registry's dataset table (``datasets``), ``insert`` and
+      ``ensure`` of an ID the registry does not know raise
+      `ConstraintViolationError` and record nothing, as the SQL table's
+      foreign key does.
     - ``moveToTrash`` moves recorded IDs to the trash, ignores unknown ones
       and ignores its ``transaction`` argument: the database transaction is
       what undoes it. Trashing an ID that is already in the trash (recorded
@@ -71,11 +75,13 @@ class InMemoryPersistentBridge(InMemoryBridge):
         Raises
         ------
         ConstraintViolationError
-            Raised if an ID is already recorded or given twice.
+            Raised if an ID is already recorded, given twice, or unknown to
+            the registry's dataset table.
         TypeError
             Raised if an element is not a dataset reference.
         """
         ids = self._ids_of(refs, "insert")
+        self._check_known(ids, "insert")
         with self._journal.lock:
             seen: set[DatasetId] = set()
             for dataset_id in ids:
@@ -98,12 +104,26 @@ class InMemoryPersistentBridge(InMemoryBridge):
 
         Raises
         ------
+        ConstraintViolationError
+            Raised if an ID is unknown to the registry's dataset table.
         TypeError
             Raised if an element is not a dataset reference.
         """
         ids = self._ids_of(refs, "ensure")
+        self._check_known(ids, "ensure")
         with self._journal.lock:
             self._store([dataset_id for dataset_id in ids if dataset_id not in self._stored], "ensure")
+
+    def _check_known(self, ids: list[DatasetId], operation: str) -> None:
+        datasets = self._datasets
+        if datasets is None:
+            return
+        unknown = next((dataset_id for dataset_id in ids if dataset_id not in datasets), None)
+        if unknown is not None:
+            raise ConstraintViolationError(
+                f"Bridge {self.datastoreName!r}: {operation}() of dataset {unknown}, which the registry "
+                "does not know (the foreign key to its dataset table); nothing was recorded."
+            )
 
     def _store(self, new_ids: list[DatasetId], operation: Literal["insert", "ensure"]) -> None:
         added = list(dict.fromkeys(new_ids))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 __all__ = ("InMemoryRegistry",)
 
-from lsst.daf.butler import DimensionUniverse
+from collections.abc import Container
+
+from lsst.daf.butler import DatasetId, DimensionUniverse
 
 from ._manager import InMemoryBridgeManager
 
@@ -23,6 +25,10 @@ class InMemoryRegistry:
         Passed to `InMemoryBridgeManager`: `True` to give every datastore the
         ephemeral bridge, as ``DummyRegistry`` does; `False` (the default) to
         give a ``FileDatastore`` the persistent one, as a SQL registry does.
+    datasets : `~collections.abc.Container` [`~lsst.daf.butler.DatasetId`], optional
+        Passed to `InMemoryBridgeManager`: the IDs of the datasets this
+        registry knows, so that recording any other fails as a foreign key
+        does; every ID is known if `None`.
 
     Attributes
     ----------
@@ -30,8 +36,16 @@ class InMemoryRegistry:
         The dimensions.
     """
 
-    def __init__(self, universe: DimensionUniverse | None = None, *, ephemeral: bool = False) -> None:
-        self._bridge_manager = InMemoryBridgeManager(universe=universe, ephemeral=ephemeral)
+    def __init__(
+        self,
+        universe: DimensionUniverse | None = None,
+        *,
+        ephemeral: bool = False,
+        datasets: Container[DatasetId] | None = None,
+    ) -> None:
+        self._bridge_manager = InMemoryBridgeManager(
+            universe=universe, ephemeral=ephemeral, datasets=datasets
+        )
         self.dimensions = self._bridge_manager.universe
 
     def getDatastoreBridgeManager(self) -> InMemoryBridgeManager:

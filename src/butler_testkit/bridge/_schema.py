@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ("IN_TYPES", "Condition", "Index", "TableSchema", "has_null")
+__all__ = ("IN_TYPES", "BeyondColumnLimitsError", "Condition", "Index", "TableSchema", "has_null")
 
 import dataclasses
 import numbers
@@ -38,11 +38,29 @@ def _as_uuid(value: Any) -> uuid.UUID:
     raise TypeError(f"expected a UUID, got {type(value).__name__}")
 
 
-def _as_int(value: Any) -> int:
-    # bool is an Integral, but a database would not take it for an integer.
-    if not isinstance(value, bool) and isinstance(value, numbers.Integral):
-        return int(value)
-    raise TypeError(f"expected an integer, got {type(value).__name__}")
+class BeyondColumnLimitsError(ValueError):
+    """A value of the column's type that the column cannot hold.
+
+    Refused when stored; in a condition it matches nothing, as SQL compares
+    it without complaint.
+    """
+
+
+def _integer_coercion(bits: int) -> Coerce:
+    # The range of PostgreSQL's SMALLINT, INTEGER and BIGINT; SQLite stores
+    # any 64-bit value in any integer column, and no more.
+    low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+    def as_int(value: Any) -> int:
+        # bool is an Integral, but a database would not take it for an integer.
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"expected an integer, got {type(value).__name__}")
+        number = int(value)
+        if not low <= number <= high:
+            raise BeyondColumnLimitsError(f"{number} is out of the range of a {bits}-bit integer column")
+        return number
+
+    return as_int
 
 
 def _as_float(value: Any) -> float:
@@ -71,8 +89,17 @@ def _string_coercion(length: int | None) -> Coerce:
     def as_str(value: Any) -> str:
         if not isinstance(value, str):
             raise TypeError(f"expected a str, got {type(value).__name__}")
+        if "\x00" in value:
+            # PostgreSQL text cannot hold one (SQLite can).
+            raise ValueError("a NUL character cannot be stored in a text column")
         if length is not None and len(value) > length:
-            raise ValueError(f"{len(value)} characters is longer than the column's {length}")
+            raise BeyondColumnLimitsError(f"{len(value)} characters is longer than the column's {length}")
+        if length is not None and not value:
+            # daf_butler's SQLite schema checks that a short string has at
+            # least one character (some databases store "" as NULL).
+            raise BeyondColumnLimitsError(
+                "a short String column cannot hold an empty string; use NULL or a value"
+            )
         return value
 
     return as_str
@@ -89,8 +116,12 @@ def _coercion_for(field: ddl.FieldSpec) -> Coerce:
         return _string_coercion(field.length if field.isStringType() else None)
     if issubclass(dtype, sqlalchemy.Boolean):
         return _as_bool
+    if issubclass(dtype, sqlalchemy.BigInteger):
+        return _integer_coercion(64)
+    if issubclass(dtype, sqlalchemy.SmallInteger):
+        return _integer_coercion(16)
     if issubclass(dtype, sqlalchemy.Integer):
-        return _as_int
+        return _integer_coercion(32)
     if issubclass(dtype, sqlalchemy.Float | sqlalchemy.Numeric):
         return _as_float
     if issubclass(dtype, sqlalchemy.LargeBinary):
@@ -336,15 +367,32 @@ class TableSchema:
         for name, value in where.items():
             column = self.columns[name]
             if isinstance(value, IN_TYPES):
-                values = frozenset(self._coerced(column, item, context) for item in value if item is not None)
+                values = frozenset(
+                    coerced
+                    for item in value
+                    if item is not None
+                    for coerced in self._comparable(column, item, context)
+                )
                 conditions.append(Condition(name, "in", values))
             elif isinstance(value, str) and value.endswith("%"):
                 conditions.append(Condition(name, "prefix", value[:-1]))
             elif value is None:
                 conditions.append(Condition(name, "eq", None))
             else:
-                conditions.append(Condition(name, "eq", self._coerced(column, value, context)))
+                comparable = self._comparable(column, value, context)
+                conditions.append(
+                    Condition(name, "eq", comparable[0]) if comparable else Condition(name, "in", frozenset())
+                )
         return conditions
+
+    def _comparable(self, column: _Column, value: Any, context: str) -> tuple[Any, ...]:
+        """Return ``(coerced value,)``, or ``()`` for one no row can hold (it matches nothing)."""
+        try:
+            return (column.coerce(value),)
+        except BeyondColumnLimitsError:
+            return ()
+        except (TypeError, ValueError):
+            return (self._coerced(column, value, context),)  # raises the schema error
 
     def require_columns(self, columns: Collection[str], operation: str) -> None:
         """Check that every name in ``columns`` is a column.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ("TestRepository", "create_test_repository")
+__all__ = ("RegistryDatabase", "TestRepository", "create_test_repository")
 
 import contextlib
 import gc
@@ -10,10 +10,10 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lsst.daf.butler import Butler, ButlerConfig
 from lsst.daf.butler.direct_butler import DirectButler
@@ -23,10 +23,14 @@ from lsst.resources import ResourcePath
 
 from ..datastore import InMemoryDatastore, release_shared_state, shared_state_for
 from ._database import open_repository_database
+from ._registries import resolve_registry
 from ._seeding import SeededData
 from ._sqlite import TestDatabases
 from ._stats import STATS
 from ._template import CONFIG_FILE, DATABASE_FILE, RepositorySpec, RepositoryTemplate
+
+if TYPE_CHECKING:
+    from lsst.daf.butler.registry.interfaces import Database
 
 _LOG = logging.getLogger(__name__)
 
@@ -34,13 +38,44 @@ _LOG = logging.getLogger(__name__)
 DATABASES = TestDatabases()
 
 
+class RegistryDatabase(Protocol):
+    """The registry database of one test repository, as its repository sees it."""
+
+    url: str
+    """SQLAlchemy URL of the database."""
+
+    def open_connection_count(self) -> int:
+        """Return how many connections to the database are open in this process."""
+        ...
+
+    def close(self) -> int:
+        """Close every connection to the database and release it; return how many were open."""
+        ...
+
+
+class _SqliteFile:
+    """The registry of a SQLite test repository: a file inside it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.url = f"sqlite:///{path}"
+
+    def open_connection_count(self) -> int:
+        return DATABASES.open_connection_count(str(self.path))
+
+    def close(self) -> int:
+        return DATABASES.close_connections(str(self.path))
+
+
 class TestRepository:
     """A fresh repository for one test, with a Butler open on it.
 
-    Made by `create_test_repository`. The repository is a real one: a SQLite
-    registry and an in-memory datastore under `root`, so that
-    ``Butler.from_config(repo.root)`` anywhere in the process opens it, sees
-    the same registry and reads the same datasets.
+    Made by `create_test_repository`. The repository is a real one: a
+    registry database of its own (a SQLite file under `root`, or a database
+    on a PostgreSQL server) and an in-memory datastore, with its
+    ``butler.yaml`` under `root`, so that ``Butler.from_config(repo.root)``
+    anywhere in the process opens it, sees the same registry and reads the
+    same datasets.
 
     Parameters
     ----------
@@ -50,29 +85,76 @@ class TestRepository:
         A writeable Butler on the repository.
     run : `str`
         Its default run collection.
+    seeded : `SeededData`, optional
+        What the repository was seeded with.
+    registry_database : `RegistryDatabase`, optional
+        Its registry database; the SQLite file under ``root`` if `None`.
 
     Notes
     -----
     `close` (or leaving a ``with`` block) closes the Butler, closes every
-    SQLite connection still open on the registry (including those of Butlers
-    the code under test opened and never closed) and forgets the stored
-    datasets.
+    connection still open on the registry (including those of Butlers the
+    code under test opened and never closed), drops a PostgreSQL database
+    and forgets the stored datasets.
     """
 
     __test__ = False  # not a pytest test class, despite its name
 
-    def __init__(self, root: Path, butler: DirectButler, run: str, seeded: SeededData | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        butler: DirectButler,
+        run: str,
+        seeded: SeededData | None = None,
+        registry_database: RegistryDatabase | None = None,
+    ) -> None:
         self.root = root
         self.butler = butler
         self.run = run
         self.seeded = seeded if seeded is not None else SeededData()
         """What the repository was seeded with (`SeededData`)."""
+        self._registry_database: RegistryDatabase = (
+            registry_database if registry_database is not None else _SqliteFile(root / DATABASE_FILE)
+        )
         self._closed = False
 
     @property
     def database(self) -> Path:
-        """The registry's SQLite file."""
-        return self.root / DATABASE_FILE
+        """The registry's SQLite file.
+
+        Raises
+        ------
+        AttributeError
+            Raised if the registry is not on SQLite; see `registry_url`.
+        """
+        registry_database = self._registry_database
+        if not isinstance(registry_database, _SqliteFile):
+            raise AttributeError(
+                f"Test repository {self.root} has its registry at {self.registry_url}, not in a SQLite "
+                "file; use registry_url."
+            )
+        return registry_database.path
+
+    @property
+    def registry_url(self) -> str:
+        """SQLAlchemy URL of the registry database."""
+        return self._registry_database.url
+
+    @property
+    def registry_dialect(self) -> str:
+        """The registry's database engine: ``"sqlite"`` or ``"postgresql"``."""
+        return "sqlite" if isinstance(self._registry_database, _SqliteFile) else "postgresql"
+
+    def open_connection_count(self) -> int:
+        """Return how many connections to the registry database are open in this process.
+
+        Returns
+        -------
+        count : `int`
+            Open connections, from every Butler on the repository (the code
+            under test's included).
+        """
+        return self._registry_database.open_connection_count()
 
     def open(self, *, run: str | None = None, collections: Sequence[str] | str | None = None) -> Butler:
         """Open another Butler on this repository, cheaply.
@@ -100,7 +182,7 @@ class TestRepository:
             return
         self._closed = True
         self.butler.close()
-        leaked = DATABASES.close_connections(str(self.database))
+        leaked = self._registry_database.close()
         if leaked:
             _LOG.debug("Closed %d SQLite connection(s) left open on %s.", leaked, self.root)
         release_shared_state(str(self.root))
@@ -134,6 +216,7 @@ def create_test_repository(
     *,
     run: str = "test_run",
     spec: RepositorySpec | None = None,
+    registry: str | None = None,
 ) -> TestRepository:
     """Create a fresh repository for one test, in milliseconds.
 
@@ -147,6 +230,12 @@ def create_test_repository(
     spec : `RepositorySpec`, optional
         What the repository starts with (dimension universe, registry data);
         an empty repository with the default universe if `None`.
+    registry : `str`, optional
+        Where the registry lives: ``"sqlite"`` (a file under ``root``),
+        ``"postgresql"`` (a new database on this process's throwaway
+        PostgreSQL server, started on first use) or the URL of a PostgreSQL
+        server you run (a new database on it). `None` reads
+        ``$BUTLER_TESTKIT_REGISTRY``, and takes ``"sqlite"`` if it is unset.
 
     Returns
     -------
@@ -157,6 +246,11 @@ def create_test_repository(
     ------
     FileExistsError
         Raised if ``root`` already holds a repository.
+    ValueError
+        Raised if ``registry`` is none of the above.
+    PostgresUnavailableError
+        Raised if PostgreSQL is asked for and cannot be had: no server
+        programs, no driver (the message says how to get them).
 
     Notes
     -----
@@ -169,13 +263,21 @@ def create_test_repository(
     re-reading the configuration and re-describing every table. If this
     daf_butler does not allow that, a plain ``Butler.from_config`` on the
     copy is used instead (slower, and counted by `setup_stats`).
+
+    On PostgreSQL the template is a database, built once per process (and
+    server), and each repository is ``CREATE DATABASE ... TEMPLATE`` of it,
+    dropped again by `TestRepository.close`.
     """
     start = time.perf_counter()
+    choice = resolve_registry(registry)
     root = Path(root)
     if (root / CONFIG_FILE).exists():
         raise FileExistsError(f"{root} already holds a repository ({CONFIG_FILE} exists).")
     with _cyclic_gc_paused():
-        repository, slow_path = _create(root, run, spec or RepositorySpec())
+        if choice == "sqlite":
+            repository, slow_path = _create(root, run, spec or RepositorySpec())
+        else:
+            repository, slow_path = _create_on_postgresql(root, run, spec or RepositorySpec(), choice)
     STATS.record_repository(time.perf_counter() - start, slow_path=slow_path)
     return repository
 
@@ -223,26 +325,68 @@ def _create(root: Path, run: str, spec: RepositorySpec) -> tuple[TestRepository,
     shutil.copyfile(template.database, database)
     shutil.copyfile(template.config_file, root / CONFIG_FILE)
     DATABASES.register(str(database))
-    butler = _clone_template(template, root, run)
+
+    def open_copy() -> Database:
+        template_db: Any = template.butler._registry._db
+        return open_repository_database(template_db, str(database), template.table_names)
+
+    butler = _clone_template(template, root, run, open_copy)
     slow_path = butler is None
     if butler is None:
-        opened = Butler.from_config(ResourcePath(root, forceDirectory=True), writeable=True, run=run)
-        assert isinstance(opened, DirectButler), "a SQLite repository always gets a DirectButler"
-        butler = opened
+        butler = _open_slowly(root, run)
     return TestRepository(root, butler, run, template.seeded), slow_path
 
 
-def _clone_template(template: RepositoryTemplate, root: Path, run: str) -> DirectButler | None:
+def _create_on_postgresql(
+    root: Path, run: str, spec: RepositorySpec, choice: str
+) -> tuple[TestRepository, bool]:
+    """Make the repository on a copy of the PostgreSQL template database."""
+    from ._pg_repository import open_copy_database, postgres_registries, write_copy_config
+
+    registries = postgres_registries(choice)
+    template, template_database = registries.template(spec)
+    copy = registries.new_copy(template, template_database)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        write_copy_config(template, root, copy.url)
+        butler = _clone_template(
+            template, root, run, lambda: open_copy_database(template, copy.url), registry_url=copy.url
+        )
+        slow_path = butler is None
+        if butler is None:
+            butler = _open_slowly(root, run)
+    except BaseException:
+        copy.close()
+        raise
+    return TestRepository(root, butler, run, template.seeded, copy), slow_path
+
+
+def _open_slowly(root: Path, run: str) -> DirectButler:
+    opened = Butler.from_config(ResourcePath(root, forceDirectory=True), writeable=True, run=run)
+    assert isinstance(opened, DirectButler), "a SQL repository always gets a DirectButler"
+    return opened
+
+
+def _clone_template(
+    template: RepositoryTemplate,
+    root: Path,
+    run: str,
+    open_database: Callable[[], Database],
+    *,
+    registry_url: str | None = None,
+) -> DirectButler | None:
     """Build a Butler on ``root`` from the template's loaded registry managers.
 
     This does what ``SqlRegistry.copy`` does, except that the copy talks to
-    another database file (the repository's copy of the template's). It
-    relies on daf_butler internals that are the same from 30.0 to today;
-    returns `None`, for the caller to take the slow path, if they change.
+    another database (the repository's copy of the template's, opened by
+    ``open_database``; at ``registry_url`` if that is not relative to the
+    root). It relies on daf_butler internals that are the same from 30.0 to
+    today; returns `None`, for the caller to take the slow path, if they
+    change.
     """
     try:
         template_registry: Any = template.butler._registry
-        db = open_repository_database(template_registry._db, str(root / DATABASE_FILE), template.table_names)
+        db = open_database()
         managers = template_registry._managers.clone(db)
         # Clones of one database share the cache of dynamic-table definitions
         # that daf_butler believes exist; this database is a different one.
@@ -257,6 +401,9 @@ def _clone_template(template: RepositoryTemplate, root: Path, run: str) -> Direc
     config = ButlerConfig(template.butler._config)
     config.configDir = ResourcePath(root, forceDirectory=True)
     config.configFile = config.configDir.join(CONFIG_FILE)
+    if registry_url is not None:
+        # What a pickled Butler, or a clone in another process, reconnects to.
+        config["registry", "db"] = registry_url
     template_datastore = template.butler._datastore
     datastore = InMemoryDatastore(
         template_datastore.config, registry.getDatastoreBridgeManager(), state=shared_state_for(str(root))

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ("RepositorySpec", "RepositoryTemplate", "cache_directory")
+__all__ = (
+    "RepositorySpec",
+    "RepositoryTemplate",
+    "cache_directory",
+    "populate_repository",
+    "repository_config",
+)
 
 import contextlib
 import dataclasses
@@ -324,16 +330,8 @@ def _build(spec: RepositorySpec, directory: Path, databases: TestDatabases) -> N
     database = building / DATABASE_FILE
     databases.register(str(database))
     try:
-        config = Config(_REPOSITORY_CONFIG)
-        dimension_config = spec.dimension_configuration()
         root = ResourcePath(building, forceDirectory=True)
-        Butler.makeRepo(root, config=config, dimensionConfig=dimension_config, forceConfigRoot=False)
-        if spec.registry_data or spec.seeding is not None:
-            with Butler.from_config(root, writeable=True) as butler, installed_storage_classes():
-                for location in spec.registry_data:
-                    butler.import_(filename=location, without_datastore=True)
-                if spec.seeding is not None:
-                    spec.seeding.apply(butler, spec.seed).save(building / SEEDED_FILE)
+        populate_repository(spec, building, Config(_REPOSITORY_CONFIG))
         with (building / EXPANDED_CONFIG_FILE).open("wb") as stream:
             pickle.dump(ButlerConfig(root), stream)
         release_shared_state(str(building))
@@ -348,3 +346,49 @@ def _build(spec: RepositorySpec, directory: Path, databases: TestDatabases) -> N
         if building.exists():
             shutil.rmtree(building, ignore_errors=True)
     STATS.record_template_build(time.perf_counter() - start)
+
+
+def repository_config(registry_url: str | None = None) -> Config:
+    """Return the configuration every test repository is made with.
+
+    Parameters
+    ----------
+    registry_url : `str`, optional
+        The registry database's URL; a SQLite file inside the repository if
+        `None`.
+
+    Returns
+    -------
+    config : `~lsst.daf.butler.Config`
+        Our datastore, shared by every Butler opened on the repository, and
+        the registry database.
+    """
+    config = Config(_REPOSITORY_CONFIG)
+    if registry_url is not None:
+        config["registry", "db"] = registry_url
+    return config
+
+
+def populate_repository(spec: RepositorySpec, directory: Path, config: Config) -> None:
+    """Make a repository in ``directory`` holding what ``spec`` asks for.
+
+    Parameters
+    ----------
+    spec : `RepositorySpec`
+        Dimension universe, registry data and seeding.
+    directory : `pathlib.Path`
+        The repository's root; its ``butler.yaml`` is written there, and the
+        `SeededData` file when the spec seeds anything.
+    config : `~lsst.daf.butler.Config`
+        The repository configuration (see `repository_config`).
+    """
+    root = ResourcePath(directory, forceDirectory=True)
+    Butler.makeRepo(
+        root, config=config, dimensionConfig=spec.dimension_configuration(), forceConfigRoot=False
+    )
+    if spec.registry_data or spec.seeding is not None:
+        with Butler.from_config(root, writeable=True) as butler, installed_storage_classes():
+            for location in spec.registry_data:
+                butler.import_(filename=location, without_datastore=True)
+            if spec.seeding is not None:
+                spec.seeding.apply(butler, spec.seed).save(directory / SEEDED_FILE)
