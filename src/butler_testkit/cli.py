@@ -5,8 +5,10 @@ from __future__ import annotations
 __all__ = ("build_parser", "main")
 
 import argparse
+import shlex
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ._version import __version__
 
@@ -39,9 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--suite",
-        choices=("all", "datastores", "repositories"),
+        choices=("all", "datastores", "repositories", "downstream"),
         default="all",
-        help="what to benchmark (default: %(default)s)",
+        help="what to benchmark; all is datastores and repositories, downstream runs apart "
+        "(default: %(default)s)",
     )
     bench.add_argument(
         "--repeats", type=int, default=15, help="repositories timed per side, warm (default: %(default)s)"
@@ -55,7 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--n", type=int, default=20_000, help="datasets per target (default: %(default)s)")
     bench.add_argument(
-        "--rounds", type=int, default=3, help="rounds; the best time of each is kept (default: %(default)s)"
+        "--rounds",
+        type=int,
+        default=None,
+        help="datastores: rounds, the best time of each is kept (default: 3); downstream: A B B A rounds "
+        "(default: 1)",
     )
     bench.add_argument(
         "--datastore",
@@ -80,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     bench.add_argument("--seed", type=int, default=20261123, help="seed of the dataset ids")
+    _add_downstream_options(bench)
 
     check = commands.add_parser(
         "check",
@@ -117,6 +125,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_downstream_options(bench: argparse.ArgumentParser) -> None:
+    group = bench.add_argument_group(
+        "downstream",
+        "--suite downstream: a package's own tests that make Butler repositories, run as its maintainers "
+        "do (A) and with --butler-fast-repos (B), alternating A B B A, in an environment of its own",
+    )
+    group.add_argument("--package", default="lsst-pipe-base", help="lsst-pipe-base or lsst-ctrl-mpexec")
+    group.add_argument("--package-version", help="its version (default: the one the table names)")
+    group.add_argument("--python", help="its interpreter (default: the oldest Python it supports found)")
+    group.add_argument(
+        "--repo", type=Path, help="a checkout or git directory of its repository, for tests/config etc."
+    )
+    group.add_argument("--ref", help="the commit of --repo to read (default: the release's tag, else HEAD)")
+    group.add_argument("--workers", default="auto", help="pytest-xdist -n of each run (default: auto)")
+    group.add_argument("--a-args", help="mode A's own pytest arguments (default: -p no:butler_testkit)")
+    group.add_argument("--b-args", help="mode B's own pytest arguments (default: --butler-fast-repos)")
+    group.add_argument("--a-only", action="store_true", help="run mode A alone: the maintainers' baseline")
+    group.add_argument(
+        "--profile", action="store_true", help="add one profiled pass per mode, in one process"
+    )
+    group.add_argument("--cache-dir", type=Path, help="where environments are kept (default: ~/.cache/...)")
+    group.add_argument("--keep", action="store_true", help="keep the assembled tests and print where")
+
+
 def _measurement_names(value: str) -> list[str]:
     # "component-get" spares the shell a quoted space.
     return [name.strip().replace("-", " ") for name in value.split(",") if name.strip()]
@@ -128,7 +160,41 @@ def _run_bench(args: argparse.Namespace) -> int:
         status = _run_datastore_bench(args)
     if status == 0 and args.suite in ("all", "repositories"):
         status = _run_repository_bench(args)
+    if args.suite == "downstream":
+        status = _run_downstream_bench(args)
     return status
+
+
+def _run_downstream_bench(args: argparse.Namespace) -> int:
+    from . import _downstream as downstream
+
+    try:
+        options = downstream.DownstreamOptions(
+            package=downstream.resolve_package(args.package, args.package_version),
+            python=args.python,
+            repo=args.repo,
+            ref=args.ref,
+            workers=args.workers,
+            rounds=1 if args.rounds is None else args.rounds,
+            a_args=tuple(shlex.split(args.a_args))
+            if args.a_args is not None
+            else ("-p", "no:butler_testkit"),
+            b_args=tuple(shlex.split(args.b_args)) if args.b_args is not None else ("--butler-fast-repos",),
+            a_only=args.a_only,
+            profile=args.profile,
+            cache_dir=args.cache_dir or downstream.default_cache_dir(),
+            keep=args.keep,
+        )
+        downstream.abba_schedule(options.rounds)
+        report = downstream.run_downstream_bench(options, progress=_progress)
+    except ValueError as err:
+        print(f"butler-testkit bench: error: {err}", file=sys.stderr)
+        return 2
+    except downstream.DownstreamError as err:
+        print(f"butler-testkit bench: {err}", file=sys.stderr)
+        return 1
+    print(downstream.format_downstream_report(report))
+    return 0 if report.ok else 1
 
 
 def _progress(line: str) -> None:
@@ -164,7 +230,7 @@ def _run_datastore_bench(args: argparse.Namespace) -> int:
         report = run_bench(
             targets,
             n=args.n,
-            rounds=args.rounds,
+            rounds=3 if args.rounds is None else args.rounds,
             seed=args.seed,
             progress=_progress,
             measure=args.operations or MEASUREMENTS,
