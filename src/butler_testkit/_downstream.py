@@ -1805,7 +1805,7 @@ def run_downstream_bench(
         sources,
         selected,
         deselected,
-        (*plan.common_args, "-n", plan.workers),
+        (*plan.common_args, *(("-n", plan.workers) if plan.workers else ())),
         schedule,
         runs,
         summaries,
