@@ -388,7 +388,12 @@ class _FakeInstaller:
             interpreter.parent.mkdir(parents=True)
             interpreter.write_text("")
         if argv[-1] == "freeze":
-            return CommandResult(0, "lsst-pipe-base==30.2026.4300\n-e /src\npytest==9.0\n", "")
+            return CommandResult(
+                0,
+                "# Editable Git install with no remote (butler-testkit==0.1.dev0)\n-e /src\n"
+                "lsst-pipe-base==30.2026.4300\npytest==9.0\n",
+                "",
+            )
         return CommandResult(0, "", "")
 
 
@@ -414,9 +419,10 @@ def test_an_environment_is_built_once_and_reused(tmp_path):
     again = downstream.ensure_environment(package, "py312", checkout, tmp_path / "cache", runner=installer)
     assert again == first
     assert len(installer.commands) == built
-    assert downstream.installed_versions(first, ["lsst-pipe-base", "pytest", "numpy"]) == {
+    assert downstream.installed_versions(first, ["lsst-pipe-base", "pytest", "numpy", "butler_testkit"]) == {
         "lsst-pipe-base": "30.2026.4300",
         "pytest": "9.0",
+        "butler-testkit": "0.1.dev0 (editable)",
     }
 
 

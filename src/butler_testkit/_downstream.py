@@ -522,11 +522,16 @@ def installed_versions(interpreter: Path, names: Iterable[str]) -> dict[str, str
     wanted = {name.lower().replace("_", "-") for name in names}
     versions = {}
     for line in freeze:
-        name, sep, version = line.partition("==")
-        if sep and name.lower().replace("_", "-") in wanted:
+        # An editable install is a comment "# Editable ... (name==version)" before its "-e" line.
+        editable = re.search(r"\((\S+)==(\S+)\)$", line) if line.startswith("# Editable") else None
+        if editable:
+            name, version = editable.group(1), f"{editable.group(2)} (editable)"
+        else:
+            name, sep, version = line.partition("==")
+            if not sep:
+                continue
+        if name.lower().replace("_", "-") in wanted:
             versions[name] = version
-        elif " @ " in line and line.partition(" @ ")[0].lower() in wanted:
-            versions[line.partition(" @ ")[0]] = "editable"
     return versions
 
 
