@@ -1636,7 +1636,7 @@ class DownstreamOptions:
     workers : `str`
         pytest-xdist's ``-n``.
     rounds : `int`
-        A B B A rounds.
+        A B B A rounds; 0 (with ``profile``) for the profiled passes alone.
     a_args, b_args : `tuple` [`str`, ...]
         Each mode's own pytest arguments.
     a_only : `bool`
@@ -1661,6 +1661,10 @@ class DownstreamOptions:
     profile: bool = False
     cache_dir: Path = dataclasses.field(default_factory=default_cache_dir)
     keep: bool = False
+
+    def __post_init__(self) -> None:
+        if self.rounds < 0 or (self.rounds == 0 and not self.profile):
+            raise ValueError(f"rounds must be at least 1 (or 0 with --profile alone), not {self.rounds}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -1708,7 +1712,7 @@ class DownstreamReport:
     @property
     def comparison(self) -> tuple[list[Difference], list[tuple[str, CaseOutcome]]] | None:
         """`compare_modes` of A and B, when both ran."""
-        if len(self.modes) == 2 and not any(mode.problem for mode in self.modes):
+        if self.runs and len(self.modes) == 2 and not any(mode.problem for mode in self.modes):
             return compare_modes(self.modes[0], self.modes[1])
         return None
 
@@ -1788,7 +1792,7 @@ def run_downstream_bench(
             options.workers,
             {MODE_A: options.a_args, MODE_B: options.b_args},
         )
-        schedule = abba_schedule(options.rounds, modes)
+        schedule = abba_schedule(options.rounds, modes) if options.rounds else []
         runs = execute_schedule(plan, schedule, work_dir, runner=runner, progress=progress)
         summaries = [summarise_mode(mode, plan.mode_args[mode], runs) for mode in modes]
         profiles = (
@@ -1877,6 +1881,100 @@ def _short_path(function: str) -> str:
     return function
 
 
+def _setup_lines(report: DownstreamReport) -> list[str]:
+    package = report.package
+    lines = [
+        f"Downstream benchmark: {package.name}=={package.version}'s own tests that make Butler repositories",
+        f"  interpreter: {report.python}",
+    ]
+    if report.versions:
+        installed = ", ".join(f"{name} {version}" for name, version in sorted(report.versions.items()))
+        lines.append(f"  installed: {installed}")
+    lines += [f"  tests/{name}: {report.sources.data.get(name, 'absent')}" for name in package.data_dirs]
+    if report.sources.note:
+        lines.append(f"  note: {report.sources.note}")
+    rules = "; ".join(f"{rule.label} /{rule.pattern}/" for rule in package.rules)
+    lines.append(
+        f"  selection rule: a tests/test_*.py whose code (comments and strings aside) calls: {rules}"
+    )
+    lines.append(f"  selected files ({len(report.selected)}):")
+    lines += [f"    {file.path}  [{', '.join(file.matched)}]" for file in report.selected]
+    if report.deselected:
+        lines.append(f"  deselected ({len(report.deselected)}):")
+        lines += [f"    {item.nodeid}: {item.reason}" for item in report.deselected]
+    lines.append(f"  pytest arguments of every run: {_args_text(report.common_args)}")
+    lines += [f"  mode {mode.mode} adds: {_args_text(mode.args)}" for mode in report.modes]
+    order = " ".join(report.schedule) or "(no timed runs: profiled passes only)"
+    lines.append(f"  order: {order}, each run in a fresh copy of the tests and a fresh TMPDIR")
+    return lines
+
+
+def _timing_lines(report: DownstreamReport) -> list[str]:
+    if not report.runs:
+        return []
+    lines = [
+        "",
+        f"  {'mode':<5}{'passed':>8}{'failed':>8}{'skipped':>8}{'errors':>8}{'flaky':>7}"
+        f"{'median wall':>13}  runs",
+    ]
+    for mode in report.modes:
+        if mode.problem:
+            lines.append(f"  {mode.mode:<5}not run: {mode.problem}")
+            continue
+        counts = mode.counts()
+        median = mode.median_seconds
+        median_text = f"{median:.1f} s" if median is not None else "-"
+        runs = ", ".join(f"{seconds:.1f}" for seconds in mode.seconds)
+        lines.append(
+            f"  {mode.mode:<5}{counts[PASSED]:>8}{counts[FAILED]:>8}{counts[SKIPPED]:>8}{counts[ERROR]:>8}"
+            f"{counts['flaky']:>7}{median_text:>13}  {runs}"
+        )
+    for run in report.runs:
+        if run.problem and not any(mode.problem == run.problem for mode in report.modes):
+            lines.append(f"  run {run.index} ({run.mode}) could not be made: {run.problem}")
+    medians = [mode.median_seconds for mode in report.modes]
+    if len(medians) == 2 and medians[0] and medians[1] is not None:
+        lines.append(f"  B/A wall time (medians): {medians[1] / medians[0]:.2f}")
+    return lines
+
+
+def _outcome_lines(report: DownstreamReport) -> list[str]:
+    lines: list[str] = []
+    comparison = report.comparison
+    if comparison is not None:
+        differences, failing = comparison
+        lines += ["", f"  Tests whose outcome differs between A and B ({len(differences)}):"]
+        for difference in differences:
+            flag = "LOST PASS " if difference.lost_pass else ""
+            # The message worth reading is the one of the mode that did not pass.
+            failed = (
+                difference.a if difference.b is not None and difference.b.status == PASSED else difference.b
+            )
+            message = (failed or difference.a or CaseOutcome("")).message
+            outcomes = f"A {_outcome_text(difference.a)}, B {_outcome_text(difference.b)}"
+            lines.append(f"    {flag}{difference.nodeid}: {outcomes}" + (f": {message}" if message else ""))
+        title = "in both modes"
+    elif report.runs and report.modes and not report.modes[0].problem:
+        failing = [
+            (nodeid, outcome)
+            for nodeid, outcome in report.modes[0].outcomes.items()
+            if outcome.status in (FAILED, ERROR)
+        ]
+        title = f"in mode {report.modes[0].mode}"
+    else:
+        return lines
+    lines += ["", f"  Tests failing {title} ({len(failing)}):"]
+    lines += [
+        f"    {nodeid}: {outcome.status}: {outcome.message or '(no message)'}" for nodeid, outcome in failing
+    ]
+    for mode in report.modes:
+        flaky = [(nodeid, outcome) for nodeid, outcome in mode.outcomes.items() if outcome.status == "flaky"]
+        if flaky:
+            lines += ["", f"  Tests whose outcome changed between runs of mode {mode.mode} ({len(flaky)}):"]
+            lines += [f"    {nodeid}: {outcome.message}" for nodeid, outcome in flaky]
+    return lines
+
+
 def format_downstream_report(report: DownstreamReport) -> str:
     """Render the benchmark's report.
 
@@ -1889,102 +1987,16 @@ def format_downstream_report(report: DownstreamReport) -> str:
     -------
     text : `str`
         What ran, per-mode counts and times, the ratio, every difference,
-        the tests failing in both modes, and the verdict.
+        the tests failing in both modes, the profiles and the verdict.
     """
-    package = report.package
-    lines = [
-        f"Downstream benchmark: {package.name}=={package.version}'s own tests that make Butler repositories"
-    ]
-    lines.append(f"  interpreter: {report.python}")
-    if report.versions:
-        lines.append(
-            "  installed: " + ", ".join(f"{name} {v}" for name, v in sorted(report.versions.items()))
-        )
-    for name in package.data_dirs:
-        where = report.sources.data.get(name, "absent")
-        lines.append(f"  tests/{name}: {where}")
-    if report.sources.note:
-        lines.append(f"  note: {report.sources.note}")
-    rules = "; ".join(f"{rule.label} /{rule.pattern}/" for rule in package.rules)
-    lines.append(
-        f"  selection rule: a tests/test_*.py whose code (comments and strings aside) calls one of: {rules}"
-    )
-    lines.append(f"  selected files ({len(report.selected)}):")
-    for file in report.selected:
-        lines.append(f"    {file.path}  [{', '.join(file.matched)}]")
-    if report.deselected:
-        lines.append(f"  deselected ({len(report.deselected)}):")
-        for item in report.deselected:
-            lines.append(f"    {item.nodeid}: {item.reason}")
-    lines.append(f"  pytest arguments of every run: {_args_text(report.common_args)}")
-    for mode in report.modes:
-        lines.append(f"  mode {mode.mode} adds: {_args_text(mode.args)}")
-    lines.append(
-        f"  order: {' '.join(report.schedule)}, each run in a fresh copy of the tests and a fresh TMPDIR"
-    )
-    lines.append("")
-    lines.append(
-        f"  {'mode':<5}{'passed':>8}{'failed':>8}{'skipped':>8}{'errors':>8}{'flaky':>7}"
-        f"{'median wall':>13}  runs"
-    )
-    for mode in report.modes:
-        if mode.problem:
-            lines.append(f"  {mode.mode:<5}not run: {mode.problem}")
-            continue
-        counts = mode.counts()
-        median = mode.median_seconds
-        runs = ", ".join(f"{seconds:.1f}" for seconds in mode.seconds)
-        lines.append(
-            f"  {mode.mode:<5}{counts[PASSED]:>8}{counts[FAILED]:>8}{counts[SKIPPED]:>8}{counts[ERROR]:>8}"
-            f"{counts['flaky']:>7}{(f'{median:.1f} s' if median is not None else '-'):>13}  {runs}"
-        )
-    for run in report.runs:
-        if run.problem and not any(mode.problem == run.problem for mode in report.modes):
-            lines.append(f"  run {run.index} ({run.mode}) could not be made: {run.problem}")
-    medians = [mode.median_seconds for mode in report.modes]
-    if len(medians) == 2 and medians[0] and medians[1] is not None:
-        lines.append(f"  B/A wall time (medians): {medians[1] / medians[0]:.2f}")
-    comparison = report.comparison
-    if comparison is not None:
-        differences, failing = comparison
-        lines.append("")
-        lines.append(f"  Tests whose outcome differs between A and B ({len(differences)}):")
-        for difference in differences:
-            flag = "LOST PASS " if difference.lost_pass else ""
-            message = (difference.b or difference.a or CaseOutcome("")).message
-            if difference.b is not None and difference.b.status == PASSED and difference.a:
-                message = difference.a.message
-            outcomes = f"A {_outcome_text(difference.a)}, B {_outcome_text(difference.b)}"
-            lines.append(f"    {flag}{difference.nodeid}: {outcomes}" + (f": {message}" if message else ""))
-    else:
-        failing = [
-            (nodeid, outcome)
-            for nodeid, outcome in (report.modes[0].outcomes.items() if report.modes else [])
-            if outcome.status in (FAILED, ERROR)
-        ]
-    if failing or comparison is not None:
-        lines.append("")
-        both = "in both modes" if comparison is not None else "in mode A"
-        lines.append(f"  Tests failing {both} ({len(failing)}):")
-        for nodeid, outcome in failing:
-            lines.append(f"    {nodeid}: {outcome.status}: {outcome.message or '(no message)'}")
-    for mode in report.modes:
-        flaky = [(nodeid, o) for nodeid, o in mode.outcomes.items() if o.status == "flaky"]
-        if flaky:
-            lines.append("")
-            lines.append(f"  Tests whose outcome changed between runs of mode {mode.mode} ({len(flaky)}):")
-            lines.extend(f"    {nodeid}: {outcome.message}" for nodeid, outcome in flaky)
+    lines = _setup_lines(report) + _timing_lines(report) + _outcome_lines(report)
     for profile in report.profiles:
-        lines.append("")
-        lines.append(format_profile(profile))
-    lines.append("")
+        lines += ["", format_profile(profile)]
     if report.ok:
-        verdict = (
-            "OK: no test that passes in A fails in B" if comparison is not None else "OK: every run was made"
-        )
-    elif any(run.problem for run in report.runs) or any(p.problem for p in report.profiles):
+        verdict = "OK: no test that passes in A fails in B" if report.comparison else "OK: every run was made"
+    elif any(run.problem for run in report.runs) or any(profile.problem for profile in report.profiles):
         verdict = "FAILED: a run could not be made"
     else:
         verdict = "FAILED: tests that pass in A fail in B (LOST PASS above)"
-    lines.append(verdict)
+    lines += ["", verdict]
     return "\n".join(lines)

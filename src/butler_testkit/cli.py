@@ -185,7 +185,6 @@ def _run_downstream_bench(args: argparse.Namespace) -> int:
             cache_dir=args.cache_dir or downstream.default_cache_dir(),
             keep=args.keep,
         )
-        downstream.abba_schedule(options.rounds)
         report = downstream.run_downstream_bench(options, progress=_progress)
     except ValueError as err:
         print(f"butler-testkit bench: error: {err}", file=sys.stderr)
