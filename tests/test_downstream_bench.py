@@ -768,3 +768,21 @@ def test_cli_passes_the_options_through(monkeypatch, tmp_path, capsys):
     assert options.b_args == ("-p", "no:cacheprovider")
     assert options.a_only and options.profile and options.cache_dir == tmp_path
     assert "Tests failing in mode A (0)" in capsys.readouterr().out
+
+
+def test_report_of_profiled_passes_alone_has_no_timing_table():
+    profile = downstream.ProfileSummary(
+        "A",
+        100.0,
+        top=[("/site-packages/lsst/daf/butler/_butler.py:makeRepo", 40, 1.0, 30.0)],
+        inclusive=[("makeRepo", 30.0, 40)],
+        exclusive=[("makeRepo", 0.25), ("other", 0.75)],
+    )
+    report = _report([summarise_mode("A", (), [])], [], [profile])
+    text = format_downstream_report(report)
+    assert "order: (no timed runs: profiled passes only)" in text
+    assert "median wall" not in text and "Tests failing" not in text
+    assert " 25.0%     25.0 s  makeRepo" in text
+    assert "30.0 s       40 calls    750.0 ms each  makeRepo" in text
+    assert "lsst/daf/butler/_butler.py:makeRepo" in text and "/site-packages/" not in text
+    assert text.endswith("OK: every run was made")
