@@ -140,7 +140,11 @@ def _add_downstream_options(bench: argparse.ArgumentParser) -> None:
     group.add_argument("--ref", help="the commit of --repo to read (default: the release's tag, else HEAD)")
     group.add_argument("--workers", default="auto", help="pytest-xdist -n of each run (default: auto)")
     group.add_argument("--a-args", help="mode A's own pytest arguments (default: -p no:butler_testkit)")
-    group.add_argument("--b-args", help="mode B's own pytest arguments (default: --butler-fast-repos)")
+    group.add_argument(
+        "--b-args",
+        help="mode B's own pytest arguments, e.g. --b-args='-p no:cacheprovider' or --b-args=--x "
+        "(default: --butler-fast-repos)",
+    )
     group.add_argument("--a-only", action="store_true", help="run mode A alone: the maintainers' baseline")
     group.add_argument(
         "--profile", action="store_true", help="add one profiled pass per mode, in one process"
