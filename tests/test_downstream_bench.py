@@ -752,6 +752,7 @@ def test_cli_passes_the_options_through(monkeypatch, tmp_path, capsys):
             *("bench", "--suite", "downstream", "--package", "ctrl_mpexec", "--package-version", "30.0.2"),
             *("--python", "py", "--repo", str(tmp_path), "--ref", "main", "--workers", "2", "--rounds", "2"),
             *("--b-args", "-p no:cacheprovider", "--a-only", "--profile", "--cache-dir", str(tmp_path)),
+            *("--files", "test_a*", "tests/test_b.py"),
         ]
     )
     options = received["options"]
@@ -767,6 +768,7 @@ def test_cli_passes_the_options_through(monkeypatch, tmp_path, capsys):
     assert options.a_args == ("-p", "no:butler_testkit")
     assert options.b_args == ("-p", "no:cacheprovider")
     assert options.a_only and options.profile and options.cache_dir == tmp_path
+    assert options.only == ("test_a*", "tests/test_b.py")
     assert "Tests failing in mode A (0)" in capsys.readouterr().out
 
 
@@ -786,3 +788,9 @@ def test_report_of_profiled_passes_alone_has_no_timing_table():
     assert "30.0 s       40 calls    750.0 ms each  makeRepo" in text
     assert "lsst/daf/butler/_butler.py:makeRepo" in text and "/site-packages/" not in text
     assert text.endswith("OK: every run was made")
+
+
+def test_files_patterns_match_names_or_paths():
+    assert downstream._matches_any("tests/test_config_formatter.py", ["test_config_*"])
+    assert downstream._matches_any("tests/test_config_formatter.py", ["tests/test_config_formatter.py"])
+    assert not downstream._matches_any("tests/test_task.py", ["test_config_*"])

@@ -50,6 +50,7 @@ __all__ = (
 
 import ast
 import dataclasses
+import fnmatch
 import hashlib
 import io
 import json
@@ -760,6 +761,11 @@ class SelectedFile:
 
     path: str
     matched: tuple[str, ...]
+
+
+def _matches_any(path: str, patterns: Iterable[str]) -> bool:
+    name = path.rpartition("/")[2]
+    return any(fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(path, pattern) for pattern in patterns)
 
 
 def select_test_files(root: Path, rules: Sequence[RepositoryRule]) -> list[SelectedFile]:
@@ -1647,6 +1653,9 @@ class DownstreamOptions:
         Where environments and archives are kept.
     keep : `bool`
         Keep the work directory (the assembled tests) for inspection.
+    only : `tuple` [`str`, ...]
+        If given, run only the selected files that match one of these
+        shell patterns (``test_config_*``), e.g. while working on the switch.
     """
 
     package: DownstreamPackage
@@ -1661,6 +1670,7 @@ class DownstreamOptions:
     profile: bool = False
     cache_dir: Path = dataclasses.field(default_factory=default_cache_dir)
     keep: bool = False
+    only: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.rounds < 0 or (self.rounds == 0 and not self.profile):
@@ -1773,8 +1783,11 @@ def run_downstream_bench(
             runner=runner,
         )
         selected = select_test_files(sources.root, package.rules)
+        if options.only:
+            selected = [file for file in selected if _matches_any(file.path, options.only)]
         if not selected:
-            raise DownstreamError(f"no test file of {package.name} matches its rules")
+            wanted = f" and --files {' '.join(options.only)}" if options.only else ""
+            raise DownstreamError(f"no test file of {package.name} matches its rules{wanted}")
         deselected = [
             item
             for file in selected

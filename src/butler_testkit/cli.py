@@ -145,6 +145,13 @@ def _add_downstream_options(bench: argparse.ArgumentParser) -> None:
         help="mode B's own pytest arguments, e.g. --b-args='-p no:cacheprovider' or --b-args=--x "
         "(default: --butler-fast-repos)",
     )
+    group.add_argument(
+        "--files",
+        nargs="+",
+        default=(),
+        metavar="PATTERN",
+        help="run only the selected files matching these patterns, e.g. 'test_config_*'",
+    )
     group.add_argument("--a-only", action="store_true", help="run mode A alone: the maintainers' baseline")
     group.add_argument(
         "--profile", action="store_true", help="add one profiled pass per mode, in one process"
@@ -188,6 +195,7 @@ def _run_downstream_bench(args: argparse.Namespace) -> int:
             profile=args.profile,
             cache_dir=args.cache_dir or downstream.default_cache_dir(),
             keep=args.keep,
+            only=tuple(args.files),
         )
         report = downstream.run_downstream_bench(options, progress=_progress)
     except ValueError as err:
