@@ -1440,7 +1440,8 @@ def compare_modes(a: ModeSummary, b: ModeSummary) -> tuple[list[Difference], lis
 PROFILE_CATEGORIES: tuple[tuple[str, str], ...] = (
     (
         "makeRepo (Butler.makeRepo, makeTestRepo, create_populated_sqlite_registry)",
-        r"lsst/daf/butler/.*:(makeRepo|makeTestRepo|create_populated_sqlite_registry)$",
+        r"lsst/daf/butler/(_butler\.py:makeRepo|tests/_testRepo\.py:makeTestRepo"
+        r"|tests/utils\.py:create_populated_sqlite_registry)$",
     ),
     (
         "Butler.from_config / Butler()",
@@ -1449,23 +1450,21 @@ PROFILE_CATEGORIES: tuple[tuple[str, str], ...] = (
     ("ButlerConfig construction", r"lsst/daf/butler/_butler_config\.py:__init__$"),
     (
         "registerDatasetType / insertDimensionData",
-        r"lsst/daf/butler/.*:(registerDatasetType|insertDimensionData|syncDimensionData)$",
+        r"lsst/daf/butler/_registry_shim\.py:(registerDatasetType|insertDimensionData|syncDimensionData)$",
     ),
     ("FileDatastore put/get", r"lsst/daf/butler/datastores/fileDatastore\.py:(put|get)$"),
     ("imports", r"<frozen importlib\._bootstrap>:_find_and_load$"),
 )
 
 _PROFILE_SCRIPT = r"""
-import cProfile, json, pstats, re, sys, threading, time
+import cProfile, json, pstats, re, signal, sys, time
 
 spec_path, out_path, *pytest_args = sys.argv[1:]
 spec = json.load(open(spec_path))
 categories = [(label, re.compile(pattern)) for label, pattern in spec["categories"]]
 hidden = re.compile(spec["hidden"])
-main_thread = threading.get_ident()
 code_categories = {}
 samples = [0] * (len(categories) + 1)
-stop = threading.Event()
 
 def category_of(code):
     found = code_categories.get(code)
@@ -1475,27 +1474,26 @@ def category_of(code):
         code_categories[code] = found
     return found
 
-def sample():
-    while not stop.wait(spec["interval"]):
-        frame = sys._current_frames().get(main_thread)
-        best = len(categories)
-        while frame is not None:
-            best = min(best, category_of(frame.f_code))
-            frame = frame.f_back
-        samples[best] += 1
+# A CPU-time timer signal samples the main thread's stack where it is: no
+# second thread, which cProfile (all threads on Python 3.12+) would count.
+def _profile_sample(signum, frame):
+    best = len(categories)
+    while frame is not None:
+        best = min(best, category_of(frame.f_code))
+        frame = frame.f_back
+    samples[best] += 1
 
 import pytest
-sampler = threading.Thread(target=sample, daemon=True)
+signal.signal(signal.SIGPROF, _profile_sample)
 profile = cProfile.Profile()
 start = time.perf_counter()
-sampler.start()
+signal.setitimer(signal.ITIMER_PROF, spec["interval"], spec["interval"])
 profile.enable()
 try:
     code = pytest.main(pytest_args)
 finally:
     profile.disable()
-    stop.set()
-    sampler.join()
+    signal.setitimer(signal.ITIMER_PROF, 0, 0)
 wall = time.perf_counter() - start
 
 stats = pstats.Stats(profile).stats
@@ -1506,15 +1504,19 @@ top = sorted(
     ((name(key), row[1], row[2], row[3]) for key, row in stats.items() if not hidden.search(name(key))),
     key=lambda row: -row[3],
 )[: spec["top"]]
+# Per function, cProfile's cumulative time is right under recursion; a member
+# called directly by another member of its category is not counted twice.
 inclusive = []
 for label, pattern in categories:
     members = {key for key in stats if pattern.search(name(key))}
-    seconds = calls = 0
+    seconds = sum(stats[key][3] for key in members)
+    calls = 0
     for key in members:
         for caller, edge in stats[key][4].items():
-            if caller not in members:
+            if caller in members:
+                seconds -= edge[3]
+            else:
                 calls += edge[1]
-                seconds += edge[3]
     inclusive.append((label, seconds, calls))
 result = {"exit": int(code), "wall": wall, "top": top, "inclusive": inclusive, "samples": samples}
 json.dump(result, open(out_path, "w"))
@@ -1522,7 +1524,8 @@ json.dump(result, open(out_path, "w"))
 
 # Frames of the test runner itself, left out of the top list: they enclose everything.
 _HIDDEN_FRAMES = (
-    r"(/_pytest/|/pluggy/|/unittest/|/xdist/|<string>|\{built-in method builtins\.exec\}|runpy\.py)"
+    r"(/_pytest/|/pluggy/|/unittest/|/xdist/|<string>|\{built-in method builtins\.exec\}|runpy\.py"
+    r"|_profile\.py)"
 )
 
 
@@ -1543,8 +1546,9 @@ class ProfileSummary:
         ``(category, cumulative seconds, calls)``: the time under each
         category's functions (categories overlap).
     exclusive : `list` [`tuple` [`str`, `float`]]
-        ``(category, share)``: samples of the call stack, each counted for
-        the first category on it; shares add up to 1 with ``other``.
+        ``(category, share)``: samples of the call stack taken every 5 ms
+        of CPU time, each counted for the first category on it; shares add
+        up to 1 with ``other``.
     problem : `str` or `None`
         Why the pass could not be made.
     """
@@ -1566,7 +1570,7 @@ def profile_mode(
     runner: Runner = run_command,
     progress: Progress = lambda line: None,
 ) -> ProfileSummary:
-    """Profile one pass of a mode with cProfile and a stack sampler, in one process.
+    """Profile one pass of a mode with cProfile and a CPU-time stack sampler, in one process.
 
     Parameters
     ----------
@@ -1868,7 +1872,8 @@ def format_profile(profile: ProfileSummary) -> str:
         f"Profile of mode {profile.mode}: one process, cProfile on, {profile.wall:.1f} s "
         "(slower than unprofiled)",
         "",
-        "  Time per category, sampled (each sample counted once, for the first category on its stack):",
+        "  Time per category, sampled every 5 ms of CPU (each sample counted for the first category"
+        " on its stack):",
     ]
     for label, share in profile.exclusive:
         lines.append(f"    {share * 100:5.1f}%  {share * profile.wall:7.1f} s  {label}")
