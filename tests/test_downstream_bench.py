@@ -794,3 +794,23 @@ def test_files_patterns_match_names_or_paths():
     assert downstream._matches_any("tests/test_config_formatter.py", ["test_config_*"])
     assert downstream._matches_any("tests/test_config_formatter.py", ["tests/test_config_formatter.py"])
     assert not downstream._matches_any("tests/test_task.py", ["test_config_*"])
+
+
+def test_sources_take_data_from_a_checkout_or_its_history(tmp_path):
+    package = resolve_package("ctrl_mpexec")
+    fake = _FakeDownloader(package, {"test_a.py": ""})
+    bare = _bare_repository_with_data(tmp_path, "w.2026.43")
+    checkout = tmp_path / "upstream"
+    (checkout / "tests" / "config" / "butler.yaml").write_text("changed in the work tree\n")
+    cache = tmp_path / "cache"
+    work_tree = downstream.prepare_sources(
+        package, Path("python"), cache, tmp_path / "s1", repo=checkout, runner=fake
+    )
+    assert work_tree.data == {"config": f"checkout {checkout}"}
+    assert (work_tree.root / "tests" / "config" / "butler.yaml").read_text() == "changed in the work tree\n"
+    tagged = downstream.prepare_sources(
+        package, Path("python"), cache, tmp_path / "s2", repo=checkout, ref="w.2026.43", runner=fake
+    )
+    assert tagged.data == {"config": "repository w.2026.43"}
+    assert (tagged.root / "tests" / "config" / "butler.yaml").read_text() == "datastore: {}\n"
+    assert bare.is_dir()

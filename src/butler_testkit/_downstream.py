@@ -695,6 +695,9 @@ def prepare_sources(
     note = ""
     missing = [name for name in package.data_dirs if name not in data]
     if repo is not None and missing:
+        if ref is not None and (repo / ".git").exists():
+            # A checkout asked to read another commit: read it from its git directory.
+            repo = repo / ".git"
         if (repo / "tests").is_dir() and ref is None:
             for name in missing:
                 if (repo / "tests" / name).is_dir():
