@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    from .bench import SUITES
+    from .bench import SUITES, add_common_arguments
 
     bench = commands.add_parser(
         "bench",
@@ -37,8 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--suite",
         choices=("all", *(entry.name for entry in SUITES)),
         default="all",
-        help="what to benchmark (default: %(default)s)",
+        help="what to benchmark; all runs every suite but those run only when named (default: %(default)s)",
     )
+    add_common_arguments(bench)
     for entry in SUITES:
         entry.add_arguments(bench.add_argument_group(f"{entry.name} suite"))
 
@@ -85,10 +86,11 @@ def _progress(line: str) -> None:
 def _run_bench(args: argparse.Namespace) -> int:
     from .bench import SUITES, BenchTargetError
 
-    chosen = [entry for entry in SUITES if args.suite in ("all", entry.name)]
+    chosen = [entry for entry in SUITES if args.suite == entry.name or (args.suite == "all" and entry.in_all)]
+    status = 0
     for number, entry in enumerate(chosen):
         try:
-            text = entry.run(args, _progress)
+            result = entry.run(args, _progress)
         except ValueError as err:
             print(f"butler-testkit bench: error: {err}", file=sys.stderr)
             return 2
@@ -97,8 +99,10 @@ def _run_bench(args: argparse.Namespace) -> int:
             return 1
         if number:
             print()
-        print(text)
-    return 0
+        print(result.text)
+        if not result.ok:
+            status = 1
+    return status
 
 
 def _run_check(args: argparse.Namespace) -> int:

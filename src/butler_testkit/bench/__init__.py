@@ -2,7 +2,8 @@
 
 Suites (`SUITES`): ``datastores`` times datastore operations against
 upstream's, ``repositories`` times a fresh test repository against
-``makeTestRepo``. The datastore operations are declared once
+``makeTestRepo``, ``downstream`` runs a downstream package's own tests with
+and without ``--butler-fast-repos``. The datastore operations are declared once
 (`OPERATION_TABLE`), and so are the suites and the built-in targets
 (``builtin_targets.yaml``, in the format of a target file).
 """
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
         format_repository_report,
         run_repository_bench,
     )
-    from ._suites import SUITES, BenchSuite, suite
+    from ._suites import SUITES, BenchSuite, SuiteResult, add_common_arguments, suite
     from ._targets import (
         BUILTIN_TARGETS,
         DEFAULT_TARGETS,
@@ -67,6 +68,8 @@ __all__ = (
     "Operation",
     "RepositoryBenchReport",
     "RepositoryRow",
+    "SuiteResult",
+    "add_common_arguments",
     "format_report",
     "format_repository_report",
     "resolve_target",
@@ -99,6 +102,8 @@ _LAZY = {
     "run_repository_bench": "._repositories",
     "SUITES": "._suites",
     "BenchSuite": "._suites",
+    "SuiteResult": "._suites",
+    "add_common_arguments": "._suites",
     "suite": "._suites",
     "BUILTIN_TARGETS": "._targets",
     "DEFAULT_TARGETS": "._targets",

@@ -11,11 +11,21 @@ from this table, and each suite imports what it measures when it runs.
 
 from __future__ import annotations
 
-__all__ = ("SUITES", "BenchSuite", "Progress", "measurement_names", "suite")
+__all__ = (
+    "SUITES",
+    "BenchSuite",
+    "Progress",
+    "SuiteResult",
+    "add_common_arguments",
+    "measurement_names",
+    "suite",
+)
 
 import argparse
 import dataclasses
+import shlex
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 from ._operations import MEASUREMENTS
@@ -26,6 +36,24 @@ Progress = Callable[[str], None]
 
 class _ArgumentAdder(Protocol):
     def add_argument(self, *names: str, **options: Any) -> Any: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class SuiteResult:
+    """What a suite's run gives the command: its report and whether it passed.
+
+    Parameters
+    ----------
+    text : `str`
+        The report, printed as it is.
+    ok : `bool`, optional
+        `False` makes the command exit with status 1 (the downstream suite
+        fails this way when a test that passes as the package's maintainers
+        run it fails with the switch).
+    """
+
+    text: str
+    ok: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,16 +68,37 @@ class BenchSuite:
         One line for ``--help``.
     add_arguments : `~collections.abc.Callable`
         Adds the suite's own options to an argument group.
-    run : `~collections.abc.Callable` [[`argparse.Namespace`, `Progress`], `str`]
+    run : `~collections.abc.Callable` [[`argparse.Namespace`, `Progress`], `SuiteResult`]
         Runs the suite with the parsed options and returns its report.
         Raises `ValueError` for bad options (a usage error) and
         `~butler_testkit.bench.BenchTargetError` when what it measures fails.
+    in_all : `bool`, optional
+        Whether ``--suite all`` (the default) runs it; a suite that installs
+        and runs another package's tests runs only when named.
     """
 
     name: str
     summary: str
     add_arguments: Callable[[_ArgumentAdder], None]
-    run: Callable[[argparse.Namespace, Progress], str]
+    run: Callable[[argparse.Namespace, Progress], SuiteResult]
+    in_all: bool = True
+
+
+def add_common_arguments(group: _ArgumentAdder) -> None:
+    """Add the options several suites read, each reading them its own way.
+
+    Parameters
+    ----------
+    group : argument group
+        Where to add them.
+    """
+    group.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="datastores: rounds, the best time of each kept (default: 3); downstream: A B B A rounds, "
+        "0 for a profile alone (default: 1)",
+    )
 
 
 def measurement_names(value: str) -> list[str]:
@@ -72,9 +121,6 @@ def measurement_names(value: str) -> list[str]:
 def _datastore_arguments(group: _ArgumentAdder) -> None:
     measurements = ", ".join(name.replace(" ", "-") for name in MEASUREMENTS)
     group.add_argument("--n", type=int, default=20_000, help="datasets per target (default: %(default)s)")
-    group.add_argument(
-        "--rounds", type=int, default=3, help="rounds; the best time of each is kept (default: %(default)s)"
-    )
     group.add_argument(
         "--datastore",
         dest="targets",
@@ -99,7 +145,7 @@ def _datastore_arguments(group: _ArgumentAdder) -> None:
     group.add_argument("--seed", type=int, default=20261123, help="seed of the dataset ids")
 
 
-def _run_datastores(args: argparse.Namespace, progress: Progress) -> str:
+def _run_datastores(args: argparse.Namespace, progress: Progress) -> SuiteResult:
     from ._datastore_report import format_report
     from ._datastores import run_bench
     from ._targets import DEFAULT_TARGETS, resolve_target
@@ -108,12 +154,12 @@ def _run_datastores(args: argparse.Namespace, progress: Progress) -> str:
     report = run_bench(
         targets,
         n=args.n,
-        rounds=args.rounds,
+        rounds=3 if args.rounds is None else args.rounds,
         seed=args.seed,
         progress=progress,
         measure=args.operations or MEASUREMENTS,
     )
-    return format_report(report)
+    return SuiteResult(format_report(report))
 
 
 def _repository_arguments(group: _ArgumentAdder) -> None:
@@ -129,11 +175,69 @@ def _repository_arguments(group: _ArgumentAdder) -> None:
     )
 
 
-def _run_repositories(args: argparse.Namespace, progress: Progress) -> str:
+def _run_repositories(args: argparse.Namespace, progress: Progress) -> SuiteResult:
     from ._repositories import format_repository_report, run_repository_bench
 
     report = run_repository_bench(args.repeats, cold_repeats=args.cold_repeats, progress=progress)
-    return format_repository_report(report)
+    return SuiteResult(format_repository_report(report))
+
+
+def _downstream_arguments(group: _ArgumentAdder) -> None:
+    group.add_argument("--package", default="lsst-pipe-base", help="lsst-pipe-base or lsst-ctrl-mpexec")
+    group.add_argument("--package-version", help="its version (default: the one the table names)")
+    group.add_argument("--python", help="its interpreter (default: the oldest Python it supports found)")
+    group.add_argument(
+        "--repo", type=Path, help="a checkout or git directory of its repository, for tests/config etc."
+    )
+    group.add_argument("--ref", help="the commit of --repo to read (default: the release's tag, else HEAD)")
+    group.add_argument("--workers", default="auto", help="pytest-xdist -n of each run (default: auto)")
+    group.add_argument("--a-args", help="mode A's own pytest arguments (default: -p no:butler_testkit)")
+    group.add_argument(
+        "--b-args",
+        help="mode B's own pytest arguments, e.g. --b-args='-p no:cacheprovider' or --b-args=--x "
+        "(default: --butler-fast-repos)",
+    )
+    group.add_argument(
+        "--files",
+        nargs="+",
+        default=(),
+        metavar="PATTERN",
+        help="run only the selected files matching these patterns, e.g. 'test_config_*'",
+    )
+    group.add_argument("--a-only", action="store_true", help="run mode A alone: the maintainers' baseline")
+    group.add_argument(
+        "--profile", action="store_true", help="add one profiled pass per mode, in one process"
+    )
+    group.add_argument("--cache-dir", type=Path, help="where environments are kept (default: ~/.cache/...)")
+    group.add_argument("--keep", action="store_true", help="keep the assembled tests and print where")
+
+
+def _run_downstream(args: argparse.Namespace, progress: Progress) -> SuiteResult:
+    from . import _downstream as downstream
+
+    options = downstream.DownstreamOptions(
+        package=downstream.resolve_package(args.package, args.package_version),
+        python=args.python,
+        repo=args.repo,
+        ref=args.ref,
+        workers=args.workers,
+        rounds=1 if args.rounds is None else args.rounds,
+        a_args=tuple(shlex.split(args.a_args)) if args.a_args is not None else ("-p", "no:butler_testkit"),
+        b_args=tuple(shlex.split(args.b_args)) if args.b_args is not None else ("--butler-fast-repos",),
+        a_only=args.a_only,
+        profile=args.profile,
+        cache_dir=args.cache_dir or downstream.default_cache_dir(),
+        keep=args.keep,
+        only=tuple(args.files),
+    )
+    try:
+        report = downstream.run_downstream_bench(options, progress=progress)
+    except downstream.DownstreamError as err:
+        # The suite could not be run at all: say why, as for a broken target.
+        from ._targets import BenchTargetError
+
+        raise BenchTargetError(str(err)) from err
+    return SuiteResult(downstream.format_downstream_report(report), ok=report.ok)
 
 
 SUITES: tuple[BenchSuite, ...] = (
@@ -151,6 +255,16 @@ SUITES: tuple[BenchSuite, ...] = (
         "interpreters",
         _repository_arguments,
         _run_repositories,
+    ),
+    BenchSuite(
+        "downstream",
+        "install a downstream package (lsst-pipe-base by default) in an environment of its own and run "
+        "its own tests that make Butler repositories as its maintainers do (A) and with "
+        "--butler-fast-repos (B), alternating A B B A; print outcomes, wall times, their ratio and every "
+        "test whose outcome differs (run only when named)",
+        _downstream_arguments,
+        _run_downstream,
+        in_all=False,
     ),
 )
 """Every suite, in the order ``--suite all`` runs them."""
