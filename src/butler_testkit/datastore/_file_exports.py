@@ -369,9 +369,7 @@ class FileExports(FileWing):
 
     def _serialized_form(self, entry: StoredDataset) -> SerializedDataset:
         """Return a stored dataset as its formatter writes it."""
-        if type(entry.obj) is SerializedDataset:
-            return entry.obj
-        return self._formatters.serialize(entry.obj, entry.ref, path=artifact_path(entry.ref, ""))
+        return self._storage.serialized(entry)
 
     def _artifact(self, key: int, entry: StoredDataset) -> tuple[StoredFileInfo, ResourcePath] | None:
         """Return the file record and URI of a stored dataset, writing its file if needed.
