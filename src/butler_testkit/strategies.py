@@ -39,7 +39,7 @@ from lsst.daf.butler import (
     StorageClassFactory,
 )
 
-from .factories import CATALOGUE, INSTRUMENTS, BBox, ImageRecord, MetricsRecord, MetricsRecordModel
+from .factories import CATALOGUE, INSTRUMENTS, BBox, ImageRecord, Ledger, MetricsRecord, MetricsRecordModel
 from .factories._data_ids import DEFAULT_DIMENSIONS, conform_dimensions, default_universe
 from .factories._instruments import get_instrument
 from .factories._world import DimensionWorld
@@ -348,6 +348,7 @@ _DATASETS: dict[str, st.SearchStrategy[Any]] = {
         BBox, st.integers(0, 1000), st.integers(0, 1000), st.integers(1, 1000), st.integers(1, 1000)
     ),
     "BtkImage": _images(),
+    "BtkLedger": st.lists(st.text(max_size=12), max_size=6).map(lambda entries: Ledger(entries=entries)),
 }
 
 

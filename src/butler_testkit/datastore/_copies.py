@@ -7,17 +7,20 @@ The rule, for a dataset put (or read) under ``copy`` isolation:
    nothing can change it.
 2. If the storage class's delegate overrides ``copy``, that ``copy`` is used,
    at ``put`` and at every ``get``: the delegate knows its type best.
-3. Otherwise the dataset is pickled (protocol 5) at ``put`` and unpickled at
-   every ``get``. `numpy.ndarray` planes are kept out of band: copied once
-   at ``put`` and once at each ``get``, as fast as ``ndarray.copy``.
-4. If the dataset cannot be pickled, or pickling could differ from
+3. Plain data (builtin containers of immutable values, with few containers:
+   `plan_copy`) is copied container by container with each container's own
+   ``copy``, sharing the immutable values, as `copy.deepcopy` does.
+4. Otherwise the dataset is pickled (protocol 5) at ``put`` and unpickled at
+   every ``get``. Its `numpy.ndarray` objects are kept out of band: copied
+   once at ``put`` and once at each ``get``, by ``ndarray.copy``.
+5. If the dataset cannot be pickled, or pickling could differ from
    `copy.deepcopy` (the default delegate ``copy``), it is deep-copied
    instead, at ``put`` and at every ``get``.
 
 Pickling and `copy.deepcopy` rebuild an object the same way, from its
 ``__reduce_ex__`` (so a class whose ``__getstate__`` leaves state out loses
 it under either, as it would in a file), except where a class defines its
-own ``__deepcopy__``. So the pickler refuses, and rule 4 applies to, any
+own ``__deepcopy__``. So the pickler refuses, and rule 5 applies to, any
 dataset holding an object whose class defines ``__deepcopy__``, unless the
 class is one whose ``__deepcopy__`` is known to agree with its pickle
 (numpy scalars, `enum.Enum`, `decimal.Decimal`, `fractions.Fraction`,
@@ -35,17 +38,18 @@ import decimal
 import enum
 import fractions
 import functools
-import io
 import pickle
+import threading
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pydantic
 from lsst.daf.butler import StorageClass, StorageClassDelegate
 
 from ._isolation import UncopyableDatasetError
+from ._plain_copies import plan_copy
 from ._stored_form import StoredForm
 
 if TYPE_CHECKING:
@@ -54,7 +58,6 @@ if TYPE_CHECKING:
     from ._serialization import Formatters
 
 Copier = Callable[[Any], Any]
-_Order = Literal["C", "F"]
 
 _IMMUTABLE_SCALARS = frozenset({type(None), bool, int, float, complex, str, bytes})
 
@@ -96,14 +99,14 @@ class PickledDataset(StoredForm):
     ----------
     data : `bytes`
         The pickle.
-    buffers : `tuple` [`memoryview`, ...]
-        The memory of the `numpy.ndarray` objects in it, private to this
-        form; each ``get`` copies it into new arrays.
+    buffers : `tuple` [`numpy.ndarray`, ...]
+        The `numpy.ndarray` objects in it, private to this form; each
+        unpickling copies them into new arrays.
     """
 
     __slots__ = ("buffers", "data")
 
-    def __init__(self, data: bytes, buffers: tuple[memoryview, ...]) -> None:
+    def __init__(self, data: bytes, buffers: tuple[np.ndarray, ...]) -> None:
         self.data = data
         self.buffers = buffers
 
@@ -171,6 +174,10 @@ def stored_copy(obj: Any, storage_class: StorageClass, *, owned: bool = False) -
     copier = delegate_copier(storage_class)
     if copier is not None:
         return CopiedDataset(obj if owned else _copied(copier, obj, storage_class), copier)
+    if type(obj) in _BUILTIN_CONTAINERS:
+        plan = plan_copy(obj)
+        if plan is not None:
+            return CopiedDataset(obj if owned else plan.copy(obj), plan.copy)
     pickled = _pickled(obj, copy_arrays=not owned)
     if pickled is not None:
         return pickled
@@ -203,6 +210,10 @@ def fresh_copy(obj: Any, storage_class: StorageClass) -> Any:
     copier = delegate_copier(storage_class)
     if copier is not None:
         return _copied(copier, obj, storage_class)
+    if type(obj) in _BUILTIN_CONTAINERS:
+        plan = plan_copy(obj)
+        if plan is not None:
+            return plan.copy(obj)
     # The arrays need not be copied for the pickle: unpickling copies them.
     pickled = _pickled(obj, copy_arrays=False)
     if pickled is not None:
@@ -265,10 +276,9 @@ def _pickled(obj: Any, *, copy_arrays: bool) -> PickledDataset | None:
     builtin = cls in _BUILTIN_CONTAINERS
     if not builtin and cls in _unpicklable:
         return None
-    stream = io.BytesIO()
-    sink = _BufferSink()
+    pickler = _CopyingPickler.for_this_thread()
     try:
-        _CopyingPickler(stream, sink, copy_arrays).dump(obj)
+        return pickler.pickled(obj, copy_arrays)
     except Exception:
         # Unpicklable (a lock, a local class, a lambda, ...) or pickled
         # differently from a deep copy: the caller deep-copies, which also
@@ -276,82 +286,122 @@ def _pickled(obj: Any, *, copy_arrays: bool) -> PickledDataset | None:
         if not builtin:
             _unpicklable.add(cls)
         return None
-    return PickledDataset(stream.getvalue(), tuple(sink.out_of_band))
 
 
 class _UnlikeDeepCopyError(Exception):
     """An object whose pickle could differ from its deep copy."""
 
 
+class _Output(list[bytes]):
+    """Where a pickler writes: the chunks, joined only if there are several."""
+
+    write = list.append
+
+
 class _BufferSink:
-    """Receives the pickler's buffers: only its own arrays' memory goes out of band.
+    """Receives the pickler's buffers: only its own arrays go out of band.
 
     A separate object, so that the pickler and its callback form no
     reference cycle that would keep them (and the arrays) alive until the
     next garbage collection.
     """
 
-    __slots__ = ("array_buffer", "out_of_band")
+    __slots__ = ("array", "array_buffer", "out_of_band")
 
     def __init__(self) -> None:
+        self.array: np.ndarray | None = None
         self.array_buffer: pickle.PickleBuffer | None = None
-        self.out_of_band: list[memoryview] = []
+        self.out_of_band: list[np.ndarray] = []
 
     def __call__(self, buffer: pickle.PickleBuffer) -> bool:
         if buffer is not self.array_buffer:
             return True  # in band: the unpickler builds a new object from the pickle's bytes
-        self.out_of_band.append(buffer.raw())
+        assert self.array is not None
+        self.out_of_band.append(self.array)
         return False
+
+    def clear(self) -> None:
+        self.array = self.array_buffer = None
+        self.out_of_band = []
 
 
 class _CopyingPickler(pickle.Pickler):
     """Pickles a dataset into a private copy.
 
-    Arrays without Python objects in them are reduced to their memory, kept
-    out of band (copied first if ``copy_arrays``) and copied once more into
-    a new array by every unpickling. Every other buffer stays in band, so
-    that no unpickled object can share memory with the stored form.
+    Arrays without Python objects in them are kept out of band as arrays
+    (copied first if ``copy_arrays``), and every unpickling copies each into
+    a new array, as fast as ``ndarray.copy``. Every other buffer stays in
+    band, so that no unpickled object can share memory with the stored form.
+
+    Making a pickler costs more than pickling a small dataset, so each
+    thread keeps one (`for_this_thread`).
     """
 
-    def __init__(self, stream: io.BytesIO, sink: _BufferSink, copy_arrays: bool) -> None:
-        super().__init__(stream, protocol=5, buffer_callback=sink)
-        self._sink = sink
+    _per_thread = threading.local()
+
+    def __init__(self) -> None:
+        self._output = _Output()
+        self._sink = _BufferSink()
+        self._copy_arrays = True
+        self._busy = False
+        super().__init__(self._output, protocol=5, buffer_callback=self._sink)
+
+    @classmethod
+    def for_this_thread(cls) -> _CopyingPickler:
+        """Return this thread's pickler, or a new one if it is in use (a nested pickle)."""
+        pickler: _CopyingPickler | None = getattr(cls._per_thread, "pickler", None)
+        if pickler is None or pickler._busy:
+            pickler = cls()
+            if getattr(cls._per_thread, "pickler", None) is None:
+                cls._per_thread.pickler = pickler
+        return pickler
+
+    def pickled(self, obj: Any, copy_arrays: bool) -> PickledDataset:
+        """Pickle ``obj``.
+
+        Parameters
+        ----------
+        obj : `object`
+            The dataset.
+        copy_arrays : `bool`
+            Whether its arrays must be copied to be kept (they are the
+            caller's) or may be kept as they are (nobody else holds them, or
+            the pickle is unpickled at once).
+
+        Returns
+        -------
+        pickled : `PickledDataset`
+            The pickle and its arrays.
+        """
+        self._busy = True
         self._copy_arrays = copy_arrays
+        try:
+            self.dump(obj)
+            output = self._output
+            data = output[0] if len(output) == 1 else b"".join(output)
+            return PickledDataset(data, tuple(self._sink.out_of_band))
+        finally:
+            # Keep nothing of the dataset between calls.
+            self.clear_memo()
+            self._output.clear()
+            self._sink.clear()
+            self._busy = False
 
     def reducer_override(self, obj: Any) -> Any:
         cls = type(obj)
         if cls is np.ndarray and not obj.dtype.hasobject:
-            return self._reduce_array(obj)
+            kept = obj.copy(order="K") if self._copy_arrays else obj
+            self._sink.array = kept
+            self._sink.array_buffer = buffer = pickle.PickleBuffer(kept)
+            return (_copy_array, (buffer,))
         if not _pickles_like_deep_copy(cls):
             raise _UnlikeDeepCopyError(cls)
         return NotImplemented
 
-    def _reduce_array(self, array: np.ndarray) -> tuple[Any, ...]:
-        order: _Order
-        if array.flags.c_contiguous:
-            order = "C"
-        elif array.flags.f_contiguous:
-            order = "F"
-        else:
-            # A strided view: compacting it already makes a private copy.
-            array, order = np.ascontiguousarray(array), "C"
-            return self._array_reduction(array, order)
-        if self._copy_arrays:
-            array = array.copy(order=order)
-        return self._array_reduction(array, order)
 
-    def _array_reduction(self, array: np.ndarray, order: _Order) -> tuple[Any, ...]:
-        memory: Any = array
-        buffer = self._sink.array_buffer = pickle.PickleBuffer(memory)
-        return (_rebuild_array, (buffer, array.dtype, array.shape, order))
-
-
-def _rebuild_array(
-    buffer: memoryview, dtype: np.dtype[Any], shape: tuple[int, ...], order: _Order
-) -> np.ndarray:
-    """Unpickle an array into new memory of its own (the stored buffer is never exposed)."""
-    array: np.ndarray = np.frombuffer(buffer, dtype=dtype).reshape(shape, order=order)
-    return array.copy(order=order)
+def _copy_array(array: np.ndarray) -> np.ndarray:
+    """Unpickle an array kept out of band: a copy in new memory, in the same memory order."""
+    return array.copy(order="K")
 
 
 @functools.cache
