@@ -12,7 +12,8 @@ import textwrap
 
 import pytest
 
-from butler_testkit import pytest_plugin
+from butler_testkit._constants import INSTRUMENT_NAMES
+from butler_testkit.engine import option
 from butler_testkit.factories import INSTRUMENTS
 
 # Every fixture, several tests (one parametrized) so that order and xdist
@@ -370,15 +371,20 @@ def test_the_plugin_imports_nothing_heavy_until_a_fixture_is_used(tmp_path):
     assert "butler_testkit.pytest_plugin" in extra
     assert extra <= {
         "butler_testkit",
+        "butler_testkit._constants",
         "butler_testkit._version",
         "butler_testkit._lazy",
         "butler_testkit._seeds",
+        "butler_testkit.conformance",
+        "butler_testkit.conformance._reporter",
+        "butler_testkit.engine",
+        "butler_testkit.engine._options",
         "butler_testkit.pytest_plugin",
     }
 
 
 def test_the_option_choices_are_the_presets():
-    assert set(pytest_plugin.INSTRUMENT_NAMES) == set(INSTRUMENTS)
+    assert set(option("instrument").choices) == set(INSTRUMENT_NAMES) == set(INSTRUMENTS)
 
 
 def test_the_examples_of_the_fixtures_reference_pass(pytester):

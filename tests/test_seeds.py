@@ -31,28 +31,18 @@ def test_derived_seeds_differ_by_session_seed_test_and_stream():
     assert len(seeds) == 8
 
 
-def test_the_session_seed_is_explicit_else_configured_else_environment_else_default(monkeypatch):
+def test_the_session_seed_is_explicit_else_environment_else_default(monkeypatch):
     monkeypatch.delenv(_seeds.SEED_ENVIRONMENT_VARIABLE, raising=False)
-    previous = _seeds.set_session_seed(None)
-    try:
-        assert _seeds.session_seed() == _seeds.DEFAULT_SEED
-        monkeypatch.setenv(_seeds.SEED_ENVIRONMENT_VARIABLE, " 42 ")
-        assert _seeds.session_seed() == 42
-        _seeds.set_session_seed(7)
-        assert _seeds.session_seed() == 7
-        assert _seeds.session_seed(3) == 3
-    finally:
-        _seeds.set_session_seed(previous)
+    assert _seeds.session_seed() == _seeds.DEFAULT_SEED
+    monkeypatch.setenv(_seeds.SEED_ENVIRONMENT_VARIABLE, " 42 ")
+    assert _seeds.session_seed() == 42
+    assert _seeds.session_seed(3) == 3
 
 
 def test_a_bad_environment_seed_is_a_value_error_naming_the_variable(monkeypatch):
     monkeypatch.setenv(_seeds.SEED_ENVIRONMENT_VARIABLE, "twelve")
-    previous = _seeds.set_session_seed(None)
-    try:
-        with pytest.raises(ValueError, match=r"\$BUTLER_TESTKIT_SEED must be an integer; got 'twelve'"):
-            _seeds.session_seed()
-    finally:
-        _seeds.set_session_seed(previous)
+    with pytest.raises(ValueError, match=r"\$BUTLER_TESTKIT_SEED must be an integer; got 'twelve'"):
+        _seeds.session_seed()
 
 
 @pytest.mark.parametrize("value", ["1.5", "", True, "0x10"])

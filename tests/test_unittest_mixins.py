@@ -61,11 +61,12 @@ def test_each_test_gets_the_factories_and_the_catalogue_is_taken_back():
 def no_configured_seed(monkeypatch):
     """Run as if neither --butler-seed nor $BUTLER_TESTKIT_SEED were given to this session."""
     from butler_testkit import _seeds
+    from butler_testkit.engine import configure_session, restore_session
 
     monkeypatch.delenv(_seeds.SEED_ENVIRONMENT_VARIABLE, raising=False)
-    previous = _seeds.set_session_seed(None)
+    previous = configure_session({})
     yield
-    _seeds.set_session_seed(previous)
+    restore_session(previous)
 
 
 def test_values_are_the_same_in_any_order_and_change_with_the_seed(monkeypatch, no_configured_seed):
@@ -100,7 +101,8 @@ def test_the_datastore_is_configured_by_the_class():
     assert unittest.TextTestRunner(stream=open("/dev/null", "w")).run(Reference()).wasSuccessful()  # noqa: SIM115
     before = dict(StorageClassFactory()._storageClasses)
     result = unittest.TextTestRunner(stream=open("/dev/null", "w")).run(Misspelt())  # noqa: SIM115
-    assert len(result.errors) == 1 and "unknown keys ['isolatoin']" in result.errors[0][1]
+    assert len(result.errors) == 1
+    assert "Misspelt.butler_datastore_config does not know ['isolatoin']" in result.errors[0][1]
     assert dict(StorageClassFactory()._storageClasses) == before  # the failed setUp cleaned up
 
 

@@ -1,6 +1,10 @@
 """Seeds: one per session, one per test and stream, the same on every run and worker.
 
-Pure standard library: the pytest plugin imports this at start-up.
+Pure standard library: the pytest plugin imports this at start-up. Where the
+session seed comes from (``--butler-seed``, a unittest class's ``butler_seed``)
+is the option table's business (``butler_testkit.engine.OPTIONS``); this
+module adds the environment variable and the default, and derives per-test
+seeds.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ __all__ = (
     "derive_seed",
     "parse_seed",
     "session_seed",
-    "set_session_seed",
 )
 
 import hashlib
@@ -22,10 +25,6 @@ DEFAULT_SEED = 20260101
 
 SEED_ENVIRONMENT_VARIABLE = "BUTLER_TESTKIT_SEED"
 """Environment variable that sets the session seed (``--butler-seed`` wins)."""
-
-# Set by the pytest plugin from --butler-seed, so that unittest mixins run by
-# pytest use the same session seed as the fixtures.
-_configured_seed: int | None = None
 
 
 def parse_seed(value: object, source: str) -> int:
@@ -56,38 +55,18 @@ def parse_seed(value: object, source: str) -> int:
         raise ValueError(f"{source} must be an integer; got {value!r}.") from None
 
 
-def set_session_seed(seed: int | None) -> int | None:
-    """Set (or with `None`, clear) the session seed configured by the test runner.
-
-    Parameters
-    ----------
-    seed : `int` or `None`
-        The seed.
-
-    Returns
-    -------
-    previous : `int` or `None`
-        The seed configured before, to restore later.
-    """
-    global _configured_seed
-    previous = _configured_seed
-    _configured_seed = seed
-    return previous
-
-
 def session_seed(explicit: int | None = None) -> int:
     """Return the session seed.
 
     Parameters
     ----------
     explicit : `int`, optional
-        A seed given directly, which wins.
+        A seed given directly (``--butler-seed``, a class's own), which wins.
 
     Returns
     -------
     seed : `int`
-        ``explicit``, else the runner's (``--butler-seed``), else
-        ``$BUTLER_TESTKIT_SEED``, else `DEFAULT_SEED`.
+        ``explicit``, else ``$BUTLER_TESTKIT_SEED``, else `DEFAULT_SEED`.
 
     Raises
     ------
@@ -96,8 +75,6 @@ def session_seed(explicit: int | None = None) -> int:
     """
     if explicit is not None:
         return explicit
-    if _configured_seed is not None:
-        return _configured_seed
     value = os.environ.get(SEED_ENVIRONMENT_VARIABLE)
     if value is not None and value.strip():
         return parse_seed(value, f"${SEED_ENVIRONMENT_VARIABLE}")

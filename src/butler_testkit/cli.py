@@ -26,60 +26,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    from .bench import SUITES
+
     bench = commands.add_parser(
         "bench",
         help="compare datastores side by side, and test repositories with makeTestRepo",
-        description=(
-            "Datastores: measure put, get, component get, exists, mexists, getURI, bulk trash and "
-            "emptyTrash, and the memory each stored dataset costs, for several datastores in one "
-            "process, interleaved; print ratios against the first target and a linearity check "
-            "(cost at N against N/10). Repositories: time a fresh test repository against "
-            "makeTestRepo + makeTestCollection, warm and in fresh interpreters."
-        ),
+        description=" ".join(f"{entry.name.capitalize()}: {entry.summary}." for entry in SUITES),
     )
     bench.add_argument(
         "--suite",
-        choices=("all", "datastores", "repositories"),
+        choices=("all", *(entry.name for entry in SUITES)),
         default="all",
         help="what to benchmark (default: %(default)s)",
     )
-    bench.add_argument(
-        "--repeats", type=int, default=15, help="repositories timed per side, warm (default: %(default)s)"
-    )
-    bench.add_argument(
-        "--cold-repeats",
-        type=int,
-        default=None,
-        help="first-in-process repositories timed per side in fresh interpreters; 0 skips them "
-        "(default: a third of --repeats, at least 3)",
-    )
-    bench.add_argument("--n", type=int, default=20_000, help="datasets per target (default: %(default)s)")
-    bench.add_argument(
-        "--rounds", type=int, default=3, help="rounds; the best time of each is kept (default: %(default)s)"
-    )
-    bench.add_argument(
-        "--datastore",
-        dest="targets",
-        action="append",
-        metavar="TARGET",
-        help=(
-            "a target to compare, repeatable: ours-reference, ours-copy, upstream, file (upstream's "
-            "FileDatastore), a datastore config file (.yaml/.json with 'cls') or a datastore class path; "
-            "add @fakes to run it on butler-testkit's registry fakes or @dummy (the default) on "
-            "daf_butler's DummyRegistry, e.g. file@fakes (default: ours-reference, ours-copy, upstream)"
-        ),
-    )
-    bench.add_argument(
-        "--operations",
-        metavar="NAME[,NAME...]",
-        type=_measurement_names,
-        help=(
-            "measure only these, comma-separated: put, get, component-get, exists, mexists, getURI, "
-            "trash, emptyTrash, memory, snapshot (snapshot and restore, for datastores that have them) "
-            "(default: all; put is always timed, emptyTrash brings trash)"
-        ),
-    )
-    bench.add_argument("--seed", type=int, default=20261123, help="seed of the dataset ids")
+    for entry in SUITES:
+        entry.add_arguments(bench.add_argument_group(f"{entry.name} suite"))
 
     check = commands.add_parser(
         "check",
@@ -117,65 +78,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _measurement_names(value: str) -> list[str]:
-    # "component-get" spares the shell a quoted space.
-    return [name.strip().replace("-", " ") for name in value.split(",") if name.strip()]
-
-
-def _run_bench(args: argparse.Namespace) -> int:
-    status = 0
-    if args.suite in ("all", "datastores"):
-        status = _run_datastore_bench(args)
-    if status == 0 and args.suite in ("all", "repositories"):
-        status = _run_repository_bench(args)
-    return status
-
-
 def _progress(line: str) -> None:
     print(f"... {line}", file=sys.stderr, flush=True)
 
 
-def _run_repository_bench(args: argparse.Namespace) -> int:
-    from .butler._bench import format_repository_report, run_repository_bench
+def _run_bench(args: argparse.Namespace) -> int:
+    from .bench import SUITES, BenchTargetError
 
-    try:
-        report = run_repository_bench(args.repeats, cold_repeats=args.cold_repeats, progress=_progress)
-    except ValueError as err:
-        print(f"butler-testkit bench: error: {err}", file=sys.stderr)
-        return 2
-    print()
-    print(format_repository_report(report))
-    return 0
-
-
-def _run_datastore_bench(args: argparse.Namespace) -> int:
-    # Imported here so that `butler-testkit --help` stays fast.
-    from .bench import (
-        DEFAULT_TARGETS,
-        MEASUREMENTS,
-        BenchTargetError,
-        format_report,
-        resolve_target,
-        run_bench,
-    )
-
-    try:
-        targets = [resolve_target(spec) for spec in (args.targets or DEFAULT_TARGETS)]
-        report = run_bench(
-            targets,
-            n=args.n,
-            rounds=args.rounds,
-            seed=args.seed,
-            progress=_progress,
-            measure=args.operations or MEASUREMENTS,
-        )
-    except ValueError as err:
-        print(f"butler-testkit bench: error: {err}", file=sys.stderr)
-        return 2
-    except BenchTargetError as err:
-        print(f"butler-testkit bench: {err}", file=sys.stderr)
-        return 1
-    print(format_report(report))
+    chosen = [entry for entry in SUITES if args.suite in ("all", entry.name)]
+    for number, entry in enumerate(chosen):
+        try:
+            text = entry.run(args, _progress)
+        except ValueError as err:
+            print(f"butler-testkit bench: error: {err}", file=sys.stderr)
+            return 2
+        except BenchTargetError as err:
+            print(f"butler-testkit bench: {err}", file=sys.stderr)
+            return 1
+        if number:
+            print()
+        print(text)
     return 0
 
 
@@ -195,7 +117,7 @@ def _run_check(args: argparse.Namespace) -> int:
             keyword=args.keyword,
             seed=args.seed,
             verbose=args.verbose,
-            progress=lambda line: print(f"... {line}", file=sys.stderr, flush=True),
+            progress=_progress,
         )
     except TargetError as err:
         print(f"butler-testkit check: error: {err}", file=sys.stderr)

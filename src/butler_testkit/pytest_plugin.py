@@ -20,8 +20,14 @@ Options (``pytest --help``, group "butler-testkit"): ``--butler-seed``,
 ``--butler-instrument`` and ``--butler-conformance-report``. Markers:
 ``butler_datastore(**config)``, ``butler_faults(*faults, seed=...)``,
 ``butler_data_ids(instrument=...)``, ``butler_repo(...)`` and
-``butler_capability(name)`` (used by the conformance suite, which prints its
-matrix of areas by outcome at the end of a run that included it).
+``butler_capability(name)`` (used by the conformance suite, whose reporter
+this plugin registers: it prints the matrix of areas by outcome at the end of
+a run that included it).
+
+The fixtures are thin: the options and markers come from one table
+(``butler_testkit.engine.OPTIONS``), and each fixture asks the test's
+``butler_testkit.engine.ButlerTestEngine`` for its object, as the unittest
+mixins do.
 
 Heavy modules (daf_butler takes about two seconds to import) are imported
 only when a fixture is first used, so having the plugin installed costs an
@@ -51,43 +57,43 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import _seeds
+from .engine import (
+    MARKERS,
+    OPTIONS,
+    Option,
+    configure_session,
+    options_from_markers,
+    restore_session,
+    session_options,
+)
 
 if TYPE_CHECKING:
     from lsst.daf.butler import Butler, DimensionUniverse
     from lsst.daf.butler.registry.interfaces import DatastoreRegistryBridgeManager
 
     from .butler import TestRepository
-    from .datastore import FaultPlan, InMemoryDatastore, InstrumentedDatastore
+    from .datastore import InMemoryDatastore, InstrumentedDatastore
+    from .engine import ButlerTestEngine
     from .factories import DataIdFactory, RefFactory, StorageClassScope
 
-INSTRUMENT_NAMES = ("GenericCam", "HSC", "LSSTCam")
-"""The instrument presets (``butler_testkit.factories.INSTRUMENTS``), named
-here so that option parsing imports nothing heavy."""
-
-DEFAULT_INSTRUMENT = "GenericCam"
-
-DATASTORE_MARKER_KEYS = ("name", "isolation", "constraints", "expire_after", "capacity_bytes", "formatters")
-"""Configuration keys the ``butler_datastore`` marker accepts."""
-
-CAPABILITY_MARKER = "butler_capability"
-"""Marker gating a conformance test on a capability (``butler_testkit.conformance.requires``)."""
-
-CONFORMANCE_PROPERTY = "butler_conformance"
-"""``user_properties`` entry by which a conformance test reaches the report (and xdist's controller)."""
+_previous_session = pytest.StashKey[dict[str, Any]]()
 
 
-_previous_seed = pytest.StashKey[int | None]()
+def _argument_type(entry: Option) -> Callable[[str], Any]:
+    """Validate a command-line value when pytest parses it, so that a bad one is a usage error."""
 
+    def parse(value: str) -> Any:
+        try:
+            entry.parse(value, entry.cli or entry.name)
+        except (TypeError, ValueError) as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+        return value
 
-def _seed_option(value: str) -> int:
-    try:
-        return _seeds.parse_seed(value, "--butler-seed")
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
+    return parse
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """Add the butler-testkit option group.
+    """Add the butler-testkit option group: every option of the table with a command-line or ini form.
 
     Parameters
     ----------
@@ -95,87 +101,66 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         The command-line parser.
     """
     group = parser.getgroup("butler-testkit", "butler-testkit: fixtures for lsst.daf.butler")
-    group.addoption(
-        "--butler-seed",
-        dest="butler_seed",
-        default=None,
-        type=_seed_option,
-        metavar="SEED",
-        help=(
-            "session seed of butler_data_ids, butler_refs and the unittest mixins; each test derives "
-            f"its own from it and its node id (default: ${_seeds.SEED_ENVIRONMENT_VARIABLE} or "
-            f"{_seeds.DEFAULT_SEED})"
-        ),
-    )
-    group.addoption(
-        "--butler-instrument",
-        dest="butler_instrument",
-        default=None,
-        choices=INSTRUMENT_NAMES,
-        help=f"instrument preset of butler_data_ids unless a marker says (default: {DEFAULT_INSTRUMENT})",
-    )
-    group.addoption(
-        "--butler-conformance-report",
-        dest="butler_conformance_report",
-        default=None,
-        metavar="PATH",
-        help=(
-            "write the datastore conformance report to PATH as Markdown (suffix .md) and JSON (suffix .json)"
-        ),
-    )
+    for entry in OPTIONS:
+        if entry.cli is not None:
+            if entry.flag:
+                group.addoption(
+                    entry.cli, dest=entry.dest, action="store_true", default=None, help=entry.help
+                )
+            else:
+                group.addoption(
+                    entry.cli,
+                    dest=entry.dest,
+                    default=None,
+                    type=_argument_type(entry),
+                    choices=entry.choices,
+                    metavar=entry.metavar,
+                    help=entry.help,
+                )
+        if entry.ini is not None and entry.flag:
+            parser.addini(entry.ini, entry.help, type="bool", default=False)
+        elif entry.ini is not None:
+            parser.addini(entry.ini, entry.help, type="string", default="")
+
+
+def _session_given(config: pytest.Config) -> dict[str, tuple[object, str]]:
+    """Return the session-wide values of the run: the command line, else the ini file."""
+    given: dict[str, tuple[object, str]] = {}
+    for entry in OPTIONS:
+        if entry.cli is not None and config.getoption(entry.dest) is not None:
+            given[entry.name] = (config.getoption(entry.dest), entry.cli)
+        elif entry.ini is not None and config.getini(entry.ini) not in (False, ""):
+            given[entry.name] = (config.getini(entry.ini), f"the ini option {entry.ini}")
+    return given
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the markers and the session seed.
+    """Register the markers, the session's options and the conformance reporter.
 
     Parameters
     ----------
     config : `pytest.Config`
         The configuration.
     """
-    config.addinivalue_line(
-        "markers",
-        "butler_datastore(**config): configure the butler_datastore fixture's InMemoryDatastore; "
-        f"keys {', '.join(DATASTORE_MARKER_KEYS)}, e.g. @pytest.mark.butler_datastore(isolation='reference')",
-    )
-    config.addinivalue_line(
-        "markers",
-        "butler_faults(*faults, seed=None): wrap the butler_datastore fixture in an InstrumentedDatastore "
-        "whose FaultPlan has these rules, each a mapping of butler_testkit.Fault keywords (or a Fault), "
-        "e.g. @pytest.mark.butler_faults({'operations': 'get', 'nth': 2}); the seed of probabilities "
-        "defaults to the test's",
-    )
-    config.addinivalue_line(
-        "markers",
-        "butler_data_ids(instrument=...): instrument preset of the butler_data_ids and butler_refs "
-        f"fixtures ({', '.join(INSTRUMENT_NAMES)})",
-    )
-    config.addinivalue_line(
-        "markers",
-        "butler_repo(**spec): what the butler / butler_repo fixtures' repository holds "
-        "(instrument, detectors, visits, exposures, tracts, dataset_types, registry_data, "
-        "dimension_config, run), e.g. @pytest.mark.butler_repo(instrument='HSC', detectors=3, visits=2)",
-    )
-    config.addinivalue_line(
-        "markers",
-        f"{CAPABILITY_MARKER}(name, present=True, param=None): run a conformance test only when the "
-        "datastore has (or, with present=False, lacks) a capability; set by "
-        "butler_testkit.conformance.requires and lacks",
-    )
-    config.stash[_previous_seed] = _seeds.set_session_seed(config.getoption("butler_seed"))
-    config.pluginmanager.register(_ConformanceReporter(config), "butler_testkit-conformance-report")
+    for marker in MARKERS:
+        config.addinivalue_line("markers", f"{marker.signature}: {marker.help}")
+    config.stash[_previous_session] = configure_session(_session_given(config))
+    from .conformance import ConformanceReporter
+
+    config.pluginmanager.register(ConformanceReporter(config), "butler_testkit-conformance-report")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Restore the session seed (pytester runs sessions inside sessions).
+    """Restore the session's options (pytester runs sessions inside sessions).
 
     Parameters
     ----------
     config : `pytest.Config`
         The configuration.
     """
-    if _previous_seed in config.stash:
-        _seeds.set_session_seed(config.stash[_previous_seed])
+    if _previous_session in config.stash:
+        previous = config.stash[_previous_session]
+        restore_session(previous)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -191,62 +176,30 @@ def pytest_report_header(config: pytest.Config) -> str:
     header : `str`
         The seed line.
     """
-    return f"butler-testkit: --butler-seed={_seeds.session_seed(config.getoption('butler_seed'))}"
+    return f"butler-testkit: --butler-seed={_seeds.session_seed(session_options().get('seed'))}"
 
 
-def _marker_kwargs(request: pytest.FixtureRequest, name: str, allowed: tuple[str, ...]) -> dict[str, Any]:
-    """Return a marker's keyword arguments, refusing positional or unknown ones."""
-    marker = request.node.get_closest_marker(name)
-    if marker is None:
-        return {}
-    if marker.args:
-        raise TypeError(
-            f"The {name} marker takes keyword arguments only ({', '.join(allowed)}); got {marker.args!r}."
-        )
-    unknown = sorted(set(marker.kwargs) - set(allowed))
-    if unknown:
-        raise TypeError(f"The {name} marker does not know {unknown}; it takes {', '.join(allowed)}.")
-    return dict(marker.kwargs)
+def _find_marker(
+    request: pytest.FixtureRequest,
+) -> Callable[[str], tuple[tuple[Any, ...], dict[str, Any]] | None]:
+    def find(name: str) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+        marker = request.node.get_closest_marker(name)
+        return None if marker is None else (marker.args, dict(marker.kwargs))
 
-
-def _fault_plan(request: pytest.FixtureRequest) -> FaultPlan | None:
-    """Build the plan of the ``butler_faults`` marker, or `None` without one."""
-    marker = request.node.get_closest_marker("butler_faults")
-    if marker is None:
-        return None
-    from collections.abc import Mapping
-
-    from .datastore import Fault, FaultPlan
-
-    unknown = sorted(set(marker.kwargs) - {"seed"})
-    if unknown:
-        raise TypeError(f"The butler_faults marker does not know {unknown}; it takes rules and seed=.")
-    if not marker.args:
-        raise TypeError("The butler_faults marker needs at least one rule (a mapping of Fault keywords).")
-    faults = []
-    for spec in marker.args:
-        if isinstance(spec, Fault):
-            faults.append(spec)
-        elif isinstance(spec, Mapping):
-            try:
-                faults.append(Fault(**spec))
-            except TypeError as err:
-                raise TypeError(f"The butler_faults marker has a bad rule {dict(spec)!r}: {err}") from err
-        else:
-            raise TypeError(
-                f"The butler_faults marker takes mappings of Fault keywords or Fault rules; got {spec!r}."
-            )
-    seed = marker.kwargs.get("seed")
-    return FaultPlan(*faults, seed=_test_seed(request, "faults") if seed is None else seed)
-
-
-def _test_seed(request: pytest.FixtureRequest, stream: str) -> int:
-    session = _seeds.session_seed(request.config.getoption("butler_seed"))
-    return _seeds.derive_seed(session, request.node.nodeid, stream)
+    return find
 
 
 @pytest.fixture
-def butler_seed(request: pytest.FixtureRequest) -> int:
+def _butler_engine(request: pytest.FixtureRequest) -> ButlerTestEngine:
+    """Return the engine behind this test's butler-testkit fixtures, with its markers read."""
+    from .engine import ButlerTestEngine
+
+    given = options_from_markers(_find_marker(request))
+    return ButlerTestEngine.for_test(request.node.nodeid, request.node.name, given)
+
+
+@pytest.fixture
+def butler_seed(_butler_engine: ButlerTestEngine) -> int:
     """Return the seed of this test: the same on every run, in any order, on any xdist worker.
 
     Derived from the session seed (``--butler-seed``, else
@@ -254,19 +207,19 @@ def butler_seed(request: pytest.FixtureRequest) -> int:
     ``butler_data_ids`` and ``butler_refs`` each derive their own stream
     from the same two values.
     """
-    return _test_seed(request, "test")
+    return _butler_engine.seed("test")
 
 
 @pytest.fixture(scope="session")
 def butler_universe() -> DimensionUniverse:
     """Return daf_butler's default ``DimensionUniverse`` (immutable, so shared by the session)."""
-    from .factories._data_ids import default_universe
+    from .engine import ButlerTestEngine
 
-    return default_universe()
+    return ButlerTestEngine.universe()
 
 
 @pytest.fixture
-def butler_storage_classes() -> Iterator[StorageClassScope]:
+def butler_storage_classes(_butler_engine: ButlerTestEngine) -> Iterator[StorageClassScope]:
     """Install the storage-class catalogue (``Btk*``) for this test only.
 
     Yields a ``StorageClassScope``: ``scope["BtkImage"]`` is a storage class,
@@ -275,14 +228,12 @@ def butler_storage_classes() -> Iterator[StorageClassScope]:
     ``StorageClassFactory`` holds exactly what it held before, so no test can
     affect another.
     """
-    from .factories import installed_storage_classes
-
-    with installed_storage_classes() as scope:
+    with _butler_engine.storage_classes() as scope:
         yield scope
 
 
 @pytest.fixture
-def butler_bridge_manager(butler_universe: DimensionUniverse) -> DatastoreRegistryBridgeManager:
+def butler_bridge_manager(_butler_engine: ButlerTestEngine) -> DatastoreRegistryBridgeManager:
     """Return a new, empty ``butler_testkit.InMemoryBridgeManager``, shared with nothing else.
 
     Bridges and opaque tables without SQL, enough for ``InMemoryDatastore``
@@ -290,14 +241,12 @@ def butler_bridge_manager(butler_universe: DimensionUniverse) -> DatastoreRegist
     what a datastore recorded through ``bridges``, ``operations`` and
     ``opaque.tables``.
     """
-    from .factories._bridges import make_bridge_manager
-
-    return make_bridge_manager()
+    return _butler_engine.bridge_manager()
 
 
 @pytest.fixture
 def butler_datastore(
-    request: pytest.FixtureRequest,
+    _butler_engine: ButlerTestEngine,
     butler_storage_classes: StorageClassScope,
     butler_bridge_manager: DatastoreRegistryBridgeManager,
 ) -> InMemoryDatastore | InstrumentedDatastore:
@@ -322,23 +271,11 @@ def butler_datastore(
     value is the datastore's own ``DatastoreValidationError`` (or the
     ``Fault``'s ``ValueError``).
     """
-    from lsst.daf.butler.datastore import Datastore, DatastoreConfig
-
-    from .datastore import InMemoryDatastore, InstrumentedDatastore
-
-    config = _marker_kwargs(request, "butler_datastore", DATASTORE_MARKER_KEYS)
-    plan = _fault_plan(request)
-    datastore = Datastore.fromConfig(
-        DatastoreConfig({**config, "cls": "butler_testkit.InMemoryDatastore"}), butler_bridge_manager
-    )
-    assert isinstance(datastore, InMemoryDatastore)
-    if plan is not None:
-        return InstrumentedDatastore.wrap(datastore, faults=plan)
-    return datastore
+    return _butler_engine.datastore(butler_bridge_manager)
 
 
 @pytest.fixture
-def butler_data_ids(request: pytest.FixtureRequest, butler_universe: DimensionUniverse) -> DataIdFactory:
+def butler_data_ids(_butler_engine: ButlerTestEngine, butler_universe: DimensionUniverse) -> DataIdFactory:
     """Make seeded, realistic data IDs for this test, and the dimension records behind them.
 
     A ``DataIdFactory``: ``butler_data_ids.data_id(["instrument", "visit",
@@ -350,17 +287,12 @@ def butler_data_ids(request: pytest.FixtureRequest, butler_universe: DimensionUn
     marker says ``HSC`` or ``LSSTCam``. The same test gets the same values on
     every run; ``--butler-seed`` changes them all.
     """
-    from .factories import DataIdFactory
-
-    instrument = _marker_kwargs(request, "butler_data_ids", ("instrument",)).get(
-        "instrument", request.config.getoption("butler_instrument") or DEFAULT_INSTRUMENT
-    )
-    return DataIdFactory(butler_universe, instrument=instrument, seed=_test_seed(request, "data_ids"))
+    return _butler_engine.data_ids(butler_universe)
 
 
 @pytest.fixture
 def butler_refs(
-    request: pytest.FixtureRequest,
+    _butler_engine: ButlerTestEngine,
     butler_data_ids: DataIdFactory,
     butler_storage_classes: StorageClassScope,
 ) -> RefFactory:
@@ -374,20 +306,12 @@ def butler_refs(
     values, ``run=`` and ``id=`` are also accepted, and
     ``butler_refs.refs(name, n)`` makes several. The catalogue is installed.
     """
-    from .factories import RefFactory
-
-    return RefFactory(butler_data_ids, seed=_test_seed(request, "refs"))
-
-
-def _run_name(request: pytest.FixtureRequest) -> str:
-    """Name a run collection after the test: ``test/<test name>``."""
-    name = "".join(char if char.isalnum() or char in "_-." else "_" for char in request.node.name)
-    return f"test/{name}"
+    return _butler_engine.refs(butler_data_ids)
 
 
 @pytest.fixture
 def butler_repo_factory(
-    request: pytest.FixtureRequest,
+    _butler_engine: ButlerTestEngine,
     tmp_path_factory: pytest.TempPathFactory,
     butler_storage_classes: StorageClassScope,
 ) -> Iterator[Callable[..., TestRepository]]:
@@ -401,15 +325,12 @@ def butler_repo_factory(
     same keywords hold the same records (and share one template, which keeps
     them cheap).
     """
-    from .butler import create_test_repository, repository_request
-
     made: list[TestRepository] = []
-    session_seed = _seeds.session_seed(request.config.getoption("butler_seed"))
 
     def make(**keywords: Any) -> TestRepository:
-        spec, run = repository_request(keywords, default_run=_run_name(request), seed=session_seed)
-        root = tmp_path_factory.mktemp("butler_repo", numbered=True)
-        repository = create_test_repository(root, run=run, spec=spec)
+        repository = _butler_engine.repository(
+            tmp_path_factory.mktemp("butler_repo", numbered=True), keywords
+        )
         made.append(repository)
         return repository
 
@@ -420,7 +341,7 @@ def butler_repo_factory(
 
 @pytest.fixture
 def butler_repo(
-    request: pytest.FixtureRequest, butler_repo_factory: Callable[..., TestRepository]
+    _butler_engine: ButlerTestEngine, butler_repo_factory: Callable[..., TestRepository]
 ) -> TestRepository:
     """Return a fresh, fully isolated repository for this test, with a Butler on it.
 
@@ -439,9 +360,7 @@ def butler_repo(
     ``butler_testkit.butler.setup_stats``. Closed after the test, with every
     SQLite connection still open on it.
     """
-    from .butler import REPOSITORY_KEYWORDS
-
-    return butler_repo_factory(**_marker_kwargs(request, "butler_repo", REPOSITORY_KEYWORDS))
+    return butler_repo_factory(**_butler_engine.options["repository"])
 
 
 @pytest.fixture
@@ -453,44 +372,3 @@ def butler(butler_repo: TestRepository) -> Butler:
     seeded by the ``butler_repo`` marker. See ``butler_repo``.
     """
     return butler_repo.butler
-
-
-class _ConformanceReporter:
-    """Collects conformance results; prints the matrix and writes the report.
-
-    The report module is imported with the first conformance result, so a
-    run without the suite pays nothing for it. Under xdist the controller
-    sees every worker's reports, with their ``user_properties``.
-    """
-
-    def __init__(self, config: pytest.Config) -> None:
-        self._config = config
-        self._worker = hasattr(config, "workerinput")
-        self._results: Any = None
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if self._worker or not any(name == CONFORMANCE_PROPERTY for name, _ in report.user_properties):
-            return
-        if self._results is None:
-            from .conformance._report import ConformanceResults
-
-            self._results = ConformanceResults()
-        self._results.add(report, CONFORMANCE_PROPERTY)
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self._results is None:
-            return
-        from .conformance._report import format_matrix
-
-        terminalreporter.write_sep("=", "butler-testkit datastore conformance")
-        for line in format_matrix(self._results.suites()):
-            terminalreporter.write_line(line)
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        path = self._config.getoption("butler_conformance_report")
-        if path is None or self._worker:
-            return
-        from .conformance._report import write_report
-
-        write_report(path, [] if self._results is None else self._results.suites())

@@ -39,10 +39,20 @@ from lsst.daf.butler import (
     StorageClassFactory,
 )
 
-from .factories import CATALOGUE, INSTRUMENTS, BBox, ImageRecord, Ledger, MetricsRecord, MetricsRecordModel
-from .factories._data_ids import DEFAULT_DIMENSIONS, conform_dimensions, default_universe
-from .factories._instruments import get_instrument
-from .factories._world import DimensionWorld
+from .factories import (
+    CATALOGUE,
+    DEFAULT_DIMENSIONS,
+    INSTRUMENTS,
+    BBox,
+    DimensionWorld,
+    ImageRecord,
+    Ledger,
+    MetricsRecord,
+    MetricsRecordModel,
+    conform_dimensions,
+    default_universe,
+    get_instrument,
+)
 
 _T = TypeVar("_T")
 

@@ -1,10 +1,12 @@
-"""Mixins giving a `unittest.TestCase` the pytest plugin's factories.
+"""Mixins giving a `unittest.TestCase` what the pytest fixtures give.
 
 Most LSST test suites are ``unittest`` classes. Mix these in before
 `unittest.TestCase`; each sets attributes named like the pytest fixtures
-in ``setUp``, with the same isolation (the catalogue is installed for one
-test and taken back exactly, every datastore is new) and the same seeding
-(a session seed and the test's id)::
+in ``setUp``, from the same engine
+(`~butler_testkit.engine.ButlerTestEngine`) with the same options, so the
+isolation (the catalogue is installed for one test and taken back exactly,
+every datastore and repository is new), the seeding (a session seed and the
+test's id) and the fault injection are the same::
 
     class MyTaskTestCase(ButlerTestCaseMixin, unittest.TestCase):
         butler_instrument = "HSC"
@@ -13,11 +15,25 @@ test and taken back exactly, every datastore is new) and the same seeding
             ref = self.butler_refs.ref("calexp", storage_class="BtkImage")
             ...
 
-The session seed is ``--butler-seed`` when pytest runs the tests, else
-``$BUTLER_TESTKIT_SEED``, else a fixed default; a class may set
-``butler_seed`` to pin its own. The per-test seed comes from the session seed
-and `unittest.TestCase.id`, so a test gets the same values on every run, in
-any order, in any process.
+Where a pytest test uses a marker, a class sets an attribute (the options
+table, ``butler_testkit.engine.OPTIONS``, says which):
+
+=========================== ==========================================
+class attribute              pytest equivalent
+=========================== ==========================================
+``butler_seed``              ``--butler-seed`` (for this class)
+``butler_instrument``        ``butler_data_ids(instrument=...)``
+``butler_datastore_config``  ``butler_datastore(**config)``
+``butler_faults``            ``butler_faults(*rules)``
+``butler_faults_seed``       ``butler_faults(seed=...)``
+``butler_repo_spec``         ``butler_repo(**spec)``
+=========================== ==========================================
+
+An attribute left `None` (the default) takes the session's value: what
+pytest was given on its command line when pytest runs the tests, else
+``$BUTLER_TESTKIT_SEED`` for the seed, else the default. The per-test seed
+comes from the session seed and `unittest.TestCase.id`, so a test gets the
+same values on every run, in any order, in any process.
 """
 
 from __future__ import annotations
@@ -33,31 +49,49 @@ __all__ = (
 )
 
 import unittest
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
-
-from . import _seeds
 
 if TYPE_CHECKING:
     from lsst.daf.butler import Butler, DimensionUniverse
     from lsst.daf.butler.registry.interfaces import DatastoreRegistryBridgeManager
 
     from .butler import TestRepository
-    from .datastore import InMemoryDatastore
+    from .datastore import InMemoryDatastore, InstrumentedDatastore
+    from .engine import ButlerTestEngine
     from .factories import DataIdFactory, RefFactory, StorageClassScope
 
     _Base = unittest.TestCase
 else:
     _Base = object
 
-_DATASTORE_KEYS = ("name", "isolation", "constraints", "expire_after")
-
 
 class ButlerSeedMixin(_Base):
-    """Give each test its seeds, from the session seed and the test's id."""
+    """Give each test its engine and its seeds, from the session seed and the test's id.
+
+    Sets ``self.butler_engine``, the `~butler_testkit.engine.ButlerTestEngine`
+    of the test, with the options the class's attributes give.
+    """
 
     butler_seed: ClassVar[int | None] = None
     """Session seed for this class; the runner's or the default if `None`."""
+
+    butler_engine: ButlerTestEngine
+
+    def setUp(self) -> None:
+        """Read the class's options and make this test's engine.
+
+        Raises
+        ------
+        TypeError, ValueError
+            Raised for an invalid class attribute, naming it.
+        """
+        super().setUp()
+        from .engine import ButlerTestEngine, options_from_attributes
+
+        self.butler_engine = ButlerTestEngine.for_test(
+            self.id(), self._testMethodName, options_from_attributes(type(self))
+        )
 
     def butler_test_seed(self, stream: str = "test") -> int:
         """Return the seed of one stream of values of the running test.
@@ -72,10 +106,10 @@ class ButlerSeedMixin(_Base):
         seed : `int`
             The same for the same test on every run.
         """
-        return _seeds.derive_seed(_seeds.session_seed(self.butler_seed), self.id(), stream)
+        return self.butler_engine.seed(stream)
 
 
-class ButlerStorageClassesMixin(_Base):
+class ButlerStorageClassesMixin(ButlerSeedMixin):
     """Install the storage-class catalogue for each test.
 
     Sets ``self.butler_storage_classes`` (a
@@ -88,9 +122,7 @@ class ButlerStorageClassesMixin(_Base):
     def setUp(self) -> None:
         """Install the catalogue for this test, until its cleanups run."""
         super().setUp()
-        from .factories import installed_storage_classes
-
-        self.butler_storage_classes = self.enterContext(installed_storage_classes())
+        self.butler_storage_classes = self.enterContext(self.butler_engine.storage_classes())
 
 
 class ButlerDataIdsMixin(ButlerSeedMixin):
@@ -100,8 +132,9 @@ class ButlerDataIdsMixin(ButlerSeedMixin):
     `~butler_testkit.factories.DataIdFactory` for ``butler_instrument``).
     """
 
-    butler_instrument: ClassVar[str] = "GenericCam"
-    """Instrument preset: ``GenericCam``, ``HSC`` or ``LSSTCam``."""
+    butler_instrument: ClassVar[str | None] = None
+    """Instrument preset: ``GenericCam``, ``HSC`` or ``LSSTCam``; the session's
+    (``--butler-instrument``) or ``GenericCam`` if `None`."""
 
     butler_universe: DimensionUniverse
     butler_data_ids: DataIdFactory
@@ -109,13 +142,8 @@ class ButlerDataIdsMixin(ButlerSeedMixin):
     def setUp(self) -> None:
         """Make this test's data ID factory, seeded from its id."""
         super().setUp()
-        from .factories import DataIdFactory
-        from .factories._data_ids import default_universe
-
-        self.butler_universe = default_universe()
-        self.butler_data_ids = DataIdFactory(
-            self.butler_universe, instrument=self.butler_instrument, seed=self.butler_test_seed("data_ids")
-        )
+        self.butler_universe = self.butler_engine.universe()
+        self.butler_data_ids = self.butler_engine.data_ids(self.butler_universe)
 
 
 class ButlerRefsMixin(ButlerDataIdsMixin, ButlerStorageClassesMixin):
@@ -130,9 +158,7 @@ class ButlerRefsMixin(ButlerDataIdsMixin, ButlerStorageClassesMixin):
     def setUp(self) -> None:
         """Make this test's ref factory, seeded from its id."""
         super().setUp()
-        from .factories import RefFactory
-
-        self.butler_refs = RefFactory(self.butler_data_ids, seed=self.butler_test_seed("refs"))
+        self.butler_refs = self.butler_engine.refs(self.butler_data_ids)
 
 
 class ButlerDatastoreMixin(ButlerStorageClassesMixin):
@@ -140,15 +166,27 @@ class ButlerDatastoreMixin(ButlerStorageClassesMixin):
 
     Sets ``self.butler_bridge_manager`` and ``self.butler_datastore``,
     configured by the class's ``butler_datastore_config`` (keys ``name``,
-    ``isolation``, ``constraints``, ``expire_after``), as the pytest marker
-    does.
+    ``isolation``, ``constraints``, ``expire_after``, ``capacity_bytes``,
+    ``formatters``), as the ``butler_datastore`` marker does. With
+    ``butler_faults`` the datastore comes wrapped in an
+    `~butler_testkit.InstrumentedDatastore` whose fault plan has those
+    rules, as the ``butler_faults`` marker does::
+
+        class RetryTestCase(ButlerDatastoreMixin, unittest.TestCase):
+            butler_faults = ({"operations": "get", "nth": 2},)
     """
 
-    butler_datastore_config: ClassVar[Mapping[str, Any]] = {}
+    butler_datastore_config: ClassVar[Mapping[str, Any] | None] = None
     """Datastore configuration, e.g. ``{"isolation": "reference"}``."""
 
+    butler_faults: ClassVar[Sequence[Any] | None] = None
+    """Fault rules, each a mapping of `~butler_testkit.Fault` keywords or a ``Fault``."""
+
+    butler_faults_seed: ClassVar[int | None] = None
+    """Seed of the rules' probabilities; the test's own if `None`."""
+
     butler_bridge_manager: DatastoreRegistryBridgeManager
-    butler_datastore: InMemoryDatastore
+    butler_datastore: InMemoryDatastore | InstrumentedDatastore
 
     def setUp(self) -> None:
         """Make this test's datastore and bridge manager.
@@ -156,32 +194,19 @@ class ButlerDatastoreMixin(ButlerStorageClassesMixin):
         Raises
         ------
         TypeError
-            Raised if ``butler_datastore_config`` has an unknown key.
+            Raised if ``butler_datastore_config`` has an unknown key or
+            ``butler_faults`` a bad rule.
         """
         super().setUp()
-        from lsst.daf.butler.datastore import Datastore, DatastoreConfig
-
-        from .datastore import InMemoryDatastore
-        from .factories._bridges import make_bridge_manager
-
-        unknown = sorted(set(self.butler_datastore_config) - set(_DATASTORE_KEYS))
-        if unknown:
-            raise TypeError(
-                f"{type(self).__name__}.butler_datastore_config has unknown keys {unknown}; "
-                f"it takes {', '.join(_DATASTORE_KEYS)}."
-            )
-        self.butler_bridge_manager = make_bridge_manager()
-        config = DatastoreConfig({**self.butler_datastore_config, "cls": "butler_testkit.InMemoryDatastore"})
-        datastore = Datastore.fromConfig(config, self.butler_bridge_manager)
-        assert isinstance(datastore, InMemoryDatastore)
-        self.butler_datastore = datastore
+        self.butler_bridge_manager = self.butler_engine.bridge_manager()
+        self.butler_datastore = self.butler_engine.datastore(self.butler_bridge_manager)
 
 
 class ButlerTestCaseMixin(ButlerRefsMixin, ButlerDatastoreMixin):
     """Everything: storage classes, data IDs, refs and a datastore for each test."""
 
 
-class ButlerRepoMixin(ButlerStorageClassesMixin, ButlerSeedMixin):
+class ButlerRepoMixin(ButlerStorageClassesMixin):
     """Give each test a fresh, fully isolated, real Butler repository.
 
     Sets ``self.butler_repo`` (a `~butler_testkit.butler.TestRepository`) and
@@ -198,7 +223,7 @@ class ButlerRepoMixin(ButlerStorageClassesMixin, ButlerSeedMixin):
                 self.butler.registry.queryDimensionRecords("visit")
     """
 
-    butler_repo_spec: ClassVar[Mapping[str, Any]] = {}
+    butler_repo_spec: ClassVar[Mapping[str, Any] | None] = None
     """Keywords declaring the repository (see ``REPOSITORY_KEYWORDS``)."""
 
     butler_repo: TestRepository
@@ -216,15 +241,8 @@ class ButlerRepoMixin(ButlerStorageClassesMixin, ButlerSeedMixin):
         import tempfile
         from pathlib import Path
 
-        from .butler import create_test_repository, repository_request
-
-        spec, run = repository_request(
-            self.butler_repo_spec,
-            default_run=f"test/{self._testMethodName}",
-            seed=_seeds.session_seed(self.butler_seed),
-        )
         directory = self.enterContext(tempfile.TemporaryDirectory(prefix="butler-testkit-repo-"))
-        self.butler_repo = create_test_repository(Path(directory) / "repo", run=run, spec=spec)
+        self.butler_repo = self.butler_engine.repository(Path(directory) / "repo")
         # Cleanups run last-in first-out: the repository closes before its
         # directory goes.
         self.addCleanup(self.butler_repo.close)

@@ -29,7 +29,7 @@ SUITES = textwrap.dedent(
         target = ConformanceTarget(
             name,
             f"broken: {name}",
-            lambda _, name=name: {"cls": f"tests.conformance.broken.{name}"},
+            {"cls": f"tests.conformance.broken.{name}"},
             ours.capabilities,
             stored_state_view=ours.stored_state_view,
         )
@@ -64,9 +64,7 @@ def test_every_broken_datastore_fails_the_suite_where_it_is_broken(pytester):
 )
 def test_the_state_machine_alone_catches_a_broken_datastore(name, tmp_path):
     ours = BUILTIN_TARGETS["inmemory"]
-    target = ConformanceTarget(
-        name, "broken", lambda _: {"cls": f"tests.conformance.broken.{name}"}, ours.capabilities
-    )
+    target = ConformanceTarget(name, "broken", {"cls": f"tests.conformance.broken.{name}"}, ours.capabilities)
     with installed_storage_classes():
         pool = ConformanceRefs(seed=1, data_id_seed=2).refs(POOL_SIZE)
         factory = target.factory(tmp_path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from butler_testkit._constants import CAPABILITY_MARKER
 from butler_testkit.conformance import (
     INGEST_TRANSFER_MODES,
     Capabilities,
@@ -14,7 +15,6 @@ from butler_testkit.conformance import (
 )
 from butler_testkit.conformance._report import AREAS
 from butler_testkit.conformance._suite import _area_of
-from butler_testkit.pytest_plugin import CAPABILITY_MARKER
 
 
 def test_every_capability_is_absent_unless_declared():

@@ -43,28 +43,21 @@ def test_a_config_file_declares_capabilities_and_divergences(tmp_path):
     assert dict(target.divergences) == {
         "test_each_get_returns_a_new_object": "reference isolation hands out the stored object"
     }
-    assert dict(target.make_config(tmp_path)) == {
+    assert dict(target.config) == {
         "cls": "butler_testkit.InMemoryDatastore",
         "isolation": "reference",
     }
 
 
-def test_a_json_config_without_a_conformance_section_declares_nothing(tmp_path):
+def test_a_json_config_without_a_conformance_section_declares_only_whether_it_is_ephemeral(tmp_path):
+    # Its configuration may change what the class does, so the class's own
+    # declaration does not apply.
     path = tmp_path / "plain.json"
     path.write_text(json.dumps({"cls": "butler_testkit.InMemoryDatastore"}))
     target = resolve_target(str(path))
-    assert target.capabilities == Capabilities()
+    assert target.capabilities == Capabilities.partial(ephemeral=True)
     assert target.divergences == {}
-
-
-def test_a_class_path_declares_only_whether_it_is_ephemeral():
-    target = resolve_target("butler_testkit.InMemoryDatastore")
-    assert target.name == "InMemoryDatastore"
-    assert target.capabilities == Capabilities(ephemeral=True)
-    assert (
-        resolve_target("lsst.daf.butler.datastores.fileDatastore.FileDatastore").capabilities
-        == Capabilities()
-    )
+    assert target.stored_state_view is None
 
 
 @pytest.mark.parametrize(
@@ -79,7 +72,17 @@ def test_a_class_path_declares_only_whether_it_is_ephemeral():
             "ephemeral",
         ),
         ("cls: butler_testkit.InMemoryDatastore\nconformance: {divergences: {test_x: ''}}\n", "one-line"),
-        ("cls: butler_testkit.InMemoryDatastore\nconformance: {skip: everything}\n", "'capabilities' and"),
+        ("cls: butler_testkit.InMemoryDatastore\nconformance: {skip: everything}\n", "'capabilities', 'div"),
+        (
+            "cls: butler_testkit.InMemoryDatastore\nconformance: {stored_state_view: no_such.View}\n",
+            "Cannot make the stored_state_view 'no_such.View'",
+        ),
+        (
+            "cls: butler_testkit.InMemoryDatastore\n"
+            "conformance: {stored_state_view: butler_testkit.factories.BBox}\n",
+            "Cannot make the stored_state_view|is not a StoredStateView",
+        ),
+        ("datastore: {cls: butler_testkit.InMemoryDatastore}\nconformance: {}\nextra: 1\n", "beside each"),
         ("isolation: copy\n", "has no 'cls'"),
     ],
 )

@@ -18,7 +18,6 @@ from butler_testkit.datastore import SerializedDataset
 from butler_testkit.factories import Ledger, MetricsRecord, MetricsRecordDelegate, SequenceDelegate
 from tests._helpers import make_metrics
 
-
 _OURS = "butler_testkit.InMemoryDatastore"
 
 

@@ -1,7 +1,8 @@
 """Fast, isolated, real Butler repositories for tests."""
 
 from ._repository import TestRepository, create_test_repository
-from ._seeding import REPOSITORY_KEYWORDS, SeededData, Seeding, repository_request
+from ._request import REPOSITORY_KEYWORDS, repository_request
+from ._seeding import SeededData, Seeding
 from ._stats import SetupStats, reset_setup_stats, setup_stats
 from ._template import RepositorySpec, cache_directory
 

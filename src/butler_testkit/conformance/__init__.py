@@ -7,16 +7,18 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_attributes
 
 if TYPE_CHECKING:
-    from ..factories._bridges import make_bridge_manager
+    from ..factories import make_bridge_manager
+    from ..targets import TargetError
     from ._capabilities import INGEST_TRANSFER_MODES, Capabilities, capability_names, lacks, requires
     from ._check import CheckResult, format_check, run_check
+    from ._declarations import DECLARATION_ATTRIBUTE, Declaration, class_declaration
     from ._factory import DatastoreFactory
     from ._report import ConformanceResults, SuiteResult, TestResult, load_report, write_report
+    from ._reporter import ConformanceReporter
     from ._suite import DatastoreConformance
     from ._targets import (
         BUILTIN_TARGETS,
         ConformanceTarget,
-        TargetError,
         conformance_class,
         resolve_target,
         targets_markdown,
@@ -25,13 +27,16 @@ if TYPE_CHECKING:
 
 __all__ = (
     "BUILTIN_TARGETS",
+    "DECLARATION_ATTRIBUTE",
     "INGEST_TRANSFER_MODES",
     "Capabilities",
     "CheckResult",
+    "ConformanceReporter",
     "ConformanceResults",
     "ConformanceTarget",
     "DatastoreConformance",
     "DatastoreFactory",
+    "Declaration",
     "InMemoryStateView",
     "StoredStateView",
     "SuiteResult",
@@ -39,6 +44,7 @@ __all__ = (
     "TestResult",
     "UpstreamInMemoryStateView",
     "capability_names",
+    "class_declaration",
     "conformance_class",
     "format_check",
     "lacks",
@@ -51,9 +57,9 @@ __all__ = (
     "write_report",
 )
 
-# The pytest plugin imports the report module (through this package) with
-# the first conformance result of a run; the suite imports daf_butler, so
-# every name is loaded on first use, as in the top-level package.
+# The pytest plugin registers the reporter (through this package) at
+# start-up; the suite imports daf_butler, so every name is loaded on first
+# use, as in the top-level package.
 _LAZY = {
     "INGEST_TRANSFER_MODES": "._capabilities",
     "Capabilities": "._capabilities",
@@ -64,6 +70,10 @@ _LAZY = {
     "format_check": "._check",
     "run_check": "._check",
     "DatastoreFactory": "._factory",
+    "DECLARATION_ATTRIBUTE": "._declarations",
+    "Declaration": "._declarations",
+    "class_declaration": "._declarations",
+    "ConformanceReporter": "._reporter",
     "ConformanceResults": "._report",
     "SuiteResult": "._report",
     "TestResult": "._report",
@@ -72,14 +82,14 @@ _LAZY = {
     "DatastoreConformance": "._suite",
     "BUILTIN_TARGETS": "._targets",
     "ConformanceTarget": "._targets",
-    "TargetError": "._targets",
+    "TargetError": "..targets",
     "conformance_class": "._targets",
     "resolve_target": "._targets",
     "targets_markdown": "._targets",
     "InMemoryStateView": "._views",
     "StoredStateView": "._views",
     "UpstreamInMemoryStateView": "._views",
-    "make_bridge_manager": "..factories._bridges",
+    "make_bridge_manager": "..factories",
 }
 
 

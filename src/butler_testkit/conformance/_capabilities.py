@@ -4,8 +4,10 @@ from __future__ import annotations
 
 __all__ = (
     "INGEST_TRANSFER_MODES",
+    "UNDECLARED_HINT",
     "Capabilities",
     "capability_names",
+    "declared",
     "lacks",
     "requires",
 )
@@ -15,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pytest
+
+from .._constants import CAPABILITY_MARKER
 
 INGEST_TRANSFER_MODES: tuple[str, ...] = (
     "auto",
@@ -28,6 +32,14 @@ INGEST_TRANSFER_MODES: tuple[str, ...] = (
 )
 """The ingest transfer modes the suite knows how to exercise."""
 
+UNDECLARED_HINT = (
+    "declare it in a 'conformance' section of a target file, or in the datastore class's "
+    "conformance_declaration"
+)
+"""How to declare a capability, for the reason a test on an undeclared one is skipped."""
+
+_NOT_CAPABILITIES = ("unknown",)
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Capabilities:
@@ -35,7 +47,11 @@ class Capabilities:
 
     Every capability is absent unless declared: the suite never assumes
     one. A test that needs a capability the datastore lacks is skipped with
-    a reason naming it, so the report shows what went untested.
+    a reason naming it, so the report shows what went untested; a test that
+    needs a capability to be absent (an operation the datastore refuses)
+    runs. A capability may also be ``unknown`` (see `partial`): then every
+    test on it is skipped, whichever way round, so that a datastore that
+    declares nothing is never failed for doing more than the minimum.
 
     Parameters
     ----------
@@ -84,13 +100,19 @@ class Capabilities:
     uri_scheme : `str` or `None`
         Scheme of the URI of a stored dataset (``mem``, ``file``, ...);
         `None` if the datastore promises none.
+    unknown : `frozenset` [`str`]
+        Capabilities not declared either way (not a capability itself): a
+        test needing one, or needing its absence, is skipped with a reason
+        saying how to declare it.
 
     Raises
     ------
     TypeError
         Raised if a value has the wrong type.
     ValueError
-        Raised for an unknown ingest transfer mode or an empty scheme.
+        Raised for an unknown ingest transfer mode or an empty scheme, or
+        for an ``unknown`` name that is no capability or is also given a
+        value.
     """
 
     ephemeral: bool = False
@@ -107,10 +129,14 @@ class Capabilities:
     correct_nested_rollback: bool = False
     thread_safe: bool = False
     uri_scheme: str | None = None
+    unknown: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
+        self._check_unknown()
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
+            if field.name in _NOT_CAPABILITIES:
+                continue
             if field.name == "ingest_transfer_modes":
                 object.__setattr__(self, field.name, _transfer_modes(value))
             elif field.name == "uri_scheme":
@@ -120,6 +146,44 @@ class Capabilities:
                     )
             elif not isinstance(value, bool):
                 raise TypeError(f"Capability {field.name!r} must be True or False; got {value!r}.")
+
+    def _check_unknown(self) -> None:
+        given: object = self.unknown
+        if isinstance(given, str) or not isinstance(given, Iterable):
+            raise TypeError(f"Capabilities 'unknown' must be a collection of names; got {given!r}.")
+        unknown = frozenset(given)
+        object.__setattr__(self, "unknown", unknown)
+        for name in sorted(unknown):
+            _check_name(name)
+        defaults = {field.name: field.default for field in dataclasses.fields(self)}
+        valued = sorted(name for name in unknown if getattr(self, name) != defaults[name])
+        if valued:
+            raise ValueError(f"Capabilities {valued} are given a value and declared unknown at once.")
+
+    @classmethod
+    def partial(cls, **values: Any) -> Capabilities:
+        """Declare some capabilities and leave every other one unknown.
+
+        Parameters
+        ----------
+        **values : `object`
+            The capabilities declared, present or absent.
+
+        Returns
+        -------
+        capabilities : `Capabilities`
+            With ``unknown`` holding every capability not given.
+
+        Raises
+        ------
+        TypeError
+            Raised if a value has the wrong type.
+        ValueError
+            Raised for a name that is no capability.
+        """
+        for name in values:
+            _check_name(name)
+        return cls(**values, unknown=frozenset(capability_names()) - set(values))
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> Capabilities:
@@ -152,6 +216,27 @@ class Capabilities:
             )
         return cls(**mapping)
 
+    def declares(self, name: str) -> bool:
+        """Return whether a capability is declared, present or absent.
+
+        Parameters
+        ----------
+        name : `str`
+            A capability name (see `capability_names`).
+
+        Returns
+        -------
+        declared : `bool`
+            `False` only for a name in ``unknown``.
+
+        Raises
+        ------
+        ValueError
+            Raised if ``name`` is not a capability.
+        """
+        _check_name(name)
+        return name not in self.unknown
+
     def has(self, name: str) -> bool:
         """Return whether a capability is present.
 
@@ -164,7 +249,7 @@ class Capabilities:
         -------
         present : `bool`
             `True` for a true flag, a non-empty set of transfer modes or a
-            URI scheme.
+            URI scheme; `False` for an absent or unknown capability.
 
         Raises
         ------
@@ -190,10 +275,12 @@ class Capabilities:
         Returns
         -------
         values : `dict` [`str`, `object`]
-            Every capability; transfer modes as a sorted list.
+            Every declared capability (an unknown one is left out);
+            transfer modes as a sorted list.
         """
-        values = dataclasses.asdict(self)
-        values["ingest_transfer_modes"] = sorted(self.ingest_transfer_modes)
+        values = {name: getattr(self, name) for name in capability_names() if name not in self.unknown}
+        if "ingest_transfer_modes" in values:
+            values["ingest_transfer_modes"] = sorted(self.ingest_transfer_modes)
         return values
 
 
@@ -203,9 +290,11 @@ def capability_names() -> tuple[str, ...]:
     Returns
     -------
     names : `tuple` [`str`, ...]
-        The fields of `Capabilities`.
+        The fields of `Capabilities`, less ``unknown``.
     """
-    return tuple(field.name for field in dataclasses.fields(Capabilities))
+    return tuple(
+        field.name for field in dataclasses.fields(Capabilities) if field.name not in _NOT_CAPABILITIES
+    )
 
 
 def _transfer_modes(value: object) -> frozenset[str]:
@@ -246,7 +335,7 @@ def requires(name: str, *, param: str | None = None) -> pytest.MarkDecorator:
         Raised if ``name`` is not a capability.
     """
     _check_name(name)
-    return pytest.mark.butler_capability(name, present=True, param=param)
+    return _capability_marker(name, present=True, param=param)
 
 
 def lacks(name: str, *, param: str | None = None) -> pytest.MarkDecorator:
@@ -275,7 +364,35 @@ def lacks(name: str, *, param: str | None = None) -> pytest.MarkDecorator:
         Raised if ``name`` is not a capability.
     """
     _check_name(name)
-    return pytest.mark.butler_capability(name, present=False, param=param)
+    return _capability_marker(name, present=False, param=param)
+
+
+def declared(name: str) -> pytest.MarkDecorator:
+    """Mark a conformance test as needing a capability declared, present or absent.
+
+    Parameters
+    ----------
+    name : `str`
+        The capability, e.g. ``ephemeral`` for "``isEphemeral`` is what was
+        declared".
+
+    Returns
+    -------
+    marker : `pytest.MarkDecorator`
+        The ``butler_capability`` marker; when the capability is unknown the
+        test is skipped with a reason naming it.
+
+    Raises
+    ------
+    ValueError
+        Raised if ``name`` is not a capability.
+    """
+    _check_name(name)
+    return _capability_marker(name, present=None, param=None)
+
+
+def _capability_marker(name: str, *, present: bool | None, param: str | None) -> pytest.MarkDecorator:
+    return pytest.mark.__getattr__(CAPABILITY_MARKER)(name, present=present, param=param)
 
 
 def _check_name(name: str) -> None:

@@ -8,9 +8,9 @@ from collections.abc import Iterable, Mapping
 
 import pytest
 
-from ..pytest_plugin import CAPABILITY_MARKER
-from ..pytest_plugin import CONFORMANCE_PROPERTY as RESULT_PROPERTY
-from ._capabilities import Capabilities
+from .._constants import CAPABILITY_MARKER
+from .._constants import CONFORMANCE_PROPERTY as RESULT_PROPERTY
+from ._capabilities import UNDECLARED_HINT, Capabilities
 
 
 def capability_skip_reason(item: pytest.Item, capabilities: Capabilities) -> str | None:
@@ -42,6 +42,10 @@ def capability_skip_reason(item: pytest.Item, capabilities: Capabilities) -> str
         (name,) = marker.args
         wanted_present = marker.kwargs.get("present", True)
         param = marker.kwargs.get("param")
+        if not capabilities.declares(name):
+            return f"capability {name} is not declared ({UNDECLARED_HINT})"
+        if wanted_present is None:
+            continue
         if param is not None:
             value = item.callspec.params[param] if hasattr(item, "callspec") else None
             if not capabilities.has(name):

@@ -10,8 +10,7 @@ import uuid
 
 from lsst.daf.butler import DataCoordinate, DatasetRef, DatasetType
 
-from ..factories import DataIdFactory
-from ..factories._data_ids import default_universe
+from ..factories import DataIdFactory, default_universe
 
 DIMENSIONS = ("instrument", "visit", "detector")
 """Dimensions of every dataset type the suite uses."""

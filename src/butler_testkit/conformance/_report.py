@@ -1,8 +1,8 @@
 """The conformance report: areas by outcome, per datastore, in the terminal, Markdown and JSON.
 
-Pure standard library (and pytest's report objects): the pytest plugin
-imports this when the first conformance result arrives, and
-``butler-testkit check`` reads the JSON it writes.
+Standard library, pytest's report objects and the capability names only: the
+conformance reporter imports this when the first conformance result arrives,
+and ``butler-testkit check`` reads the JSON it writes.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from ._capabilities import capability_names
 
 AREAS: tuple[str, ...] = (
     "construction",
@@ -349,6 +351,9 @@ def format_markdown(suites: Sequence[SuiteResult]) -> str:
         declared = ", ".join(_capability(name, suite.capabilities[name]) for name in present)
         out.append(f"- Capabilities: {declared or 'none'}.")
         out.append(f"- Absent: {', '.join(absent) or 'none'}.")
+        unknown = [name for name in capability_names() if name not in suite.capabilities]
+        if suite.capabilities and unknown:
+            out.append(f"- Not declared: {', '.join(unknown)}.")
         skipped = suite.with_outcome("skipped")
         if skipped:
             out += ["", "Skipped:", ""]

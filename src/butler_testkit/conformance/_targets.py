@@ -12,37 +12,23 @@ __all__ = (
 )
 
 import dataclasses
-import importlib
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-from lsst.daf.butler import Config
-from lsst.daf.butler.datastore import Datastore, DatastoreConfig
+from lsst.daf.butler.datastore import Datastore
 
-from ..factories import file_datastore_config
-from ..factories._bridges import make_bridge_manager
-from ._areas.put_get import CALLS_WITH_A_BAD_REF
+from ..factories import make_bridge_manager
+from ..targets import TargetError, TargetSpec, parse_target, read_builtin_targets
 from ._capabilities import INGEST_TRANSFER_MODES, Capabilities, capability_names
+from ._declarations import Declaration, class_declaration
 from ._factory import DatastoreFactory
 from ._suite import DatastoreConformance
-from ._views import InMemoryStateView, StoredStateView, UpstreamInMemoryStateView
+from ._views import StoredStateView
 
-OURS = "butler_testkit.InMemoryDatastore"
-UPSTREAM_IN_MEMORY = "lsst.daf.butler.datastores.inMemoryDatastore.InMemoryDatastore"
-UPSTREAM_CHAINED = "lsst.daf.butler.datastores.chainedDatastore.ChainedDatastore"
-
-CONFORMANCE_SECTION = "conformance"
-"""Section of a target configuration file holding its capabilities and divergences."""
-
-
-class TargetError(ValueError):
-    """A conformance target cannot be resolved: unknown name, bad file or class."""
-
-
-ConfigMaker = Callable[[Path], Mapping[str, Any]]
+_BUILTIN_SPECS = read_builtin_targets(__package__ or "butler_testkit.conformance", "builtin_targets.yaml")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,9 +41,9 @@ class ConformanceTarget:
         Label of the target in reports.
     description : `str`
         One line saying what the datastore is.
-    make_config : `~collections.abc.Callable`
-        Given a fresh, empty directory, returns the datastore configuration
-        (at least ``cls``); the directory is also given as ``butlerRoot``.
+    config : `~collections.abc.Mapping` [`str`, `object`]
+        The datastore configuration (at least ``cls``); ``<butlerRoot>``
+        stands for the fresh directory each datastore is given.
     capabilities : `Capabilities`
         What the datastore can do.
     divergences : `~collections.abc.Mapping` [`str`, `str`]
@@ -68,7 +54,7 @@ class ConformanceTarget:
 
     name: str
     description: str
-    make_config: ConfigMaker
+    config: Mapping[str, Any]
     capabilities: Capabilities
     divergences: Mapping[str, str] = dataclasses.field(default_factory=dict)
     stored_state_view: StoredStateView | None = None
@@ -89,208 +75,50 @@ class ConformanceTarget:
             table.
         """
         numbers = itertools.count(1)
+        spec = TargetSpec(self.name, self.description, self.config, "builtin")
 
         def make(*, constraints: Mapping[str, Any] | None = None) -> Datastore:
             root = directory / f"{self.name}-{next(numbers)}"
             root.mkdir(parents=True)
-            config = dict(self.make_config(root))
+            made = spec
             if constraints is not None:
-                config["constraints"] = dict(constraints)
-            return Datastore.fromConfig(DatastoreConfig(config), make_bridge_manager(), butlerRoot=str(root))
+                made = dataclasses.replace(spec, config={**self.config, "constraints": dict(constraints)})
+            return made.create(root, make_bridge_manager())
 
         return make
 
 
-def _in_memory(_: Path) -> Mapping[str, Any]:
-    return {"cls": OURS}
+def _conformance_target(spec: TargetSpec) -> ConformanceTarget:
+    """Attach to a parsed target what it declares.
 
+    A target's own ``conformance`` section wins. A class path with none
+    takes its class's declaration (its ``conformance_declaration``, or a
+    built-in target's for a subclass of that target's class); a
+    configuration file with none declares nothing, whatever its class,
+    since its configuration may change what the class does.
+    """
+    if spec.declaration is not None:
+        where = f"the built-in target {spec.name!r}" if spec.origin == "builtin" else spec.description
+        declaration = Declaration.from_mapping(spec.declaration, where)
+    elif spec.origin == "class":
+        declaration = class_declaration(spec.datastore_class(), _BUILTIN_SPECS)
+    else:
+        declaration = Declaration.undeclared(spec.datastore_class())
+    return ConformanceTarget(
+        spec.name,
+        spec.description,
+        spec.config,
+        declaration.capabilities,
+        declaration.divergences,
+        declaration.stored_state_view,
+    )
 
-def _upstream_in_memory(_: Path) -> Mapping[str, Any]:
-    return {"cls": UPSTREAM_IN_MEMORY}
-
-
-def _file(root: Path) -> Mapping[str, Any]:
-    return file_datastore_config(root / "files").toDict()
-
-
-def _chained(root: Path) -> Mapping[str, Any]:
-    return {"cls": UPSTREAM_CHAINED, "datastores": [dict(_file(root)), {"cls": OURS}]}
-
-
-# Where the in-memory child of the chain hides what the file child does.
-_NOT_IN_CHAINED = frozenset(
-    {
-        "test_emptying_an_empty_selection_removes_nothing",
-        "test_trashing_an_unknown_dataset_does_not_doom_a_later_put",
-        "test_a_none_component_comes_back_as_none",
-    }
-)
-
-# The operations of the not-a-reference test that reach attribute access in
-# every upstream datastore before anything could check the argument: all but
-# remove(), which on our registry fakes reaches a bridge that checks it.
-_ATTRIBUTE_ACCESS = sorted(set(CALLS_WITH_A_BAD_REF) - {"remove"})
-
-# Divergences shared by every upstream target, because they come from
-# daf_butler's base classes.
-_UPSTREAM_ANY = {
-    "test_an_argument_that_is_not_a_reference_raises_type_error": (
-        "anything passed as a reference reaches attribute access, so it raises AttributeError "
-        "(or ValueError), not TypeError"
-    ),
-    "test_lookup_keys_include_the_rejected_names": (
-        "Constraints.getLookupKeys unions the accept keys with themselves, so reject keys are never reported"
-    ),
-    "test_a_forget_in_a_failed_transaction_is_undone": (
-        "a datastore transaction does not undo forget (in a Butler, the registry's rollback restores "
-        "a FileDatastore's records)"
-    ),
-}
-
-# FileDatastore with the catalogue's composites disassembled, on our registry
-# fakes.
-_NOT_A_REFERENCE = "test_an_argument_that_is_not_a_reference_raises_type_error"
-_UPSTREAM_FILE = {
-    **{test: reason for test, reason in _UPSTREAM_ANY.items() if test != _NOT_A_REFERENCE},
-    **{
-        f"{_NOT_A_REFERENCE}[{operation}]": _UPSTREAM_ANY[_NOT_A_REFERENCE] for operation in _ATTRIBUTE_ACCESS
-    },
-    "test_emptying_an_empty_selection_removes_nothing": "emptyTrash(refs=[]) empties the whole trash",
-    "test_a_trash_in_a_failed_transaction_is_undone": (
-        "trash moves the bridge's rows at once, as the SQL bridge does; only a registry transaction "
-        "(as in a Butler) undoes it"
-    ),
-    "test_putting_a_component_reference_is_refused_and_stores_nothing": (
-        "put accepts a component reference and stores it as a dataset of its own"
-    ),
-    "test_a_none_component_comes_back_as_none": (
-        "disassembly writes no file for a None component, so reading it raises FileNotFoundError"
-    ),
-    "test_a_model_put_as_the_composite_is_converted": (
-        "a composite is disassembled before it is converted, so putting a convertible type raises TypeError"
-    ),
-    "test_get_returns_the_python_type_of_the_storage_class": (
-        "a composite is disassembled before it is converted, so putting a convertible type raises TypeError"
-    ),
-    "test_reading_as_the_model_returns_a_model": (
-        "a disassembled composite cannot be read as a storage class without its components "
-        "(UnknownComponentError)"
-    ),
-    "test_reading_as_a_dictionary_returns_a_dict": (
-        "a disassembled composite cannot be read as a storage class without its components "
-        "(UnknownComponentError)"
-    ),
-    "test_an_overridden_reference_reads_as_the_storage_class_argument_does": (
-        "a disassembled composite cannot be read as a storage class without its components "
-        "(UnknownComponentError)"
-    ),
-    "test_reading_converted_changes_nothing_stored": (
-        "a disassembled composite cannot be read as a storage class without its components "
-        "(UnknownComponentError)"
-    ),
-}
-
-_UPSTREAM_IN_MEMORY = {
-    **_UPSTREAM_ANY,
-    "test_emptying_an_empty_selection_removes_nothing": "emptyTrash(refs=[]) empties the whole trash",
-    "test_trashing_an_unknown_dataset_does_not_doom_a_later_put": (
-        "trash records IDs it does not hold, so the next emptyTrash deletes a later put of them"
-    ),
-    "test_random_operation_sequences_agree_with_a_model": (
-        "trash records IDs it does not hold, so the next emptyTrash deletes a later put of them"
-    ),
-    "test_putting_a_component_reference_is_refused_and_stores_nothing": (
-        "put stores a component reference under its parent's ID"
-    ),
-    "test_putting_none_raises_type_error": "put stores None whatever the storage class",
-    "test_a_clone_and_its_original_share_the_trash_for_life": (
-        "emptyTrash rebinds the trash, so after the first one a clone and its original have separate trashes"
-    ),
-    "test_a_dataset_stored_again_gets_the_same_uri": "URIs embed id() of the stored object",
-    "test_forget_releases_the_stored_object": "forget drops the record but keeps the object",
-    "test_forget_leaves_no_bookkeeping": "forget drops the record but keeps the object",
-    "test_rolling_back_a_put_logs_no_warning": (
-        "undoing a put trashes inside the rollback, which logs 'caught while unrolling' at WARNING"
-    ),
-    "test_validation_rejects_a_storage_class_it_cannot_handle": "validateConfiguration is a no-op",
-}
-
-_UPSTREAM_CHAINED = {
-    **{test: reason for test, reason in _UPSTREAM_FILE.items() if test not in _NOT_IN_CHAINED},
-    "test_putting_a_component_reference_is_refused_and_stores_nothing": (
-        "the FileDatastore child stores a component reference before the in-memory child refuses it"
-    ),
-    "test_a_trash_in_a_failed_transaction_is_undone": (
-        "its transactions do not reach its children, which commit their trash at once"
-    ),
-}
-
-# FileDatastore refuses a re-put, but with the bridge's unique-constraint
-# error (ConstraintViolationError here, IntegrityError on SQL), not
-# FileExistsError: refuses_reput is not declared, so the re-put tests (and the stateful
-# rule that re-puts) are skipped rather than failing as one.
-_FILE_CAPABILITIES = Capabilities(
-    persistent_artifacts=True,
-    ingest_transfer_modes=frozenset(INGEST_TRANSFER_MODES),
-    disassembly=True,
-    artifact_retrieval=True,
-    zip_ingest=True,
-    records_export=True,
-    file_transfers=True,
-    predicted_uris=True,
-    copies_on_get=True,
-    uri_scheme="file",
-)
 
 BUILTIN_TARGETS: Mapping[str, ConformanceTarget] = {
-    target.name: target
-    for target in (
-        ConformanceTarget(
-            "inmemory",
-            "butler_testkit.InMemoryDatastore, copy isolation (the default)",
-            _in_memory,
-            Capabilities(
-                ephemeral=True,
-                ingest_transfer_modes=frozenset({"auto", "copy", "move"}),
-                artifact_retrieval=True,
-                zip_ingest=True,
-                records_export=True,
-                file_transfers=True,
-                predicted_uris=True,
-                refuses_reput=True,
-                copies_on_get=True,
-                correct_nested_rollback=True,
-                thread_safe=True,
-                uri_scheme="mem",
-            ),
-            stored_state_view=InMemoryStateView(),
-        ),
-        ConformanceTarget(
-            "upstream-inmemory",
-            "daf_butler's InMemoryDatastore",
-            _upstream_in_memory,
-            Capabilities(ephemeral=True, predicted_uris=True, uri_scheme="mem"),
-            _UPSTREAM_IN_MEMORY,
-            stored_state_view=UpstreamInMemoryStateView(),
-        ),
-        ConformanceTarget(
-            "file",
-            "daf_butler's FileDatastore on a temporary directory, with the catalogue's formatters",
-            _file,
-            _FILE_CAPABILITIES,
-            _UPSTREAM_FILE,
-        ),
-        ConformanceTarget(
-            "chained",
-            "daf_butler's ChainedDatastore of a FileDatastore and butler_testkit.InMemoryDatastore",
-            _chained,
-            _FILE_CAPABILITIES,
-            _UPSTREAM_CHAINED,
-        ),
-    )
+    name: _conformance_target(spec) for name, spec in _BUILTIN_SPECS.items()
 }
 """The targets known by name: ``inmemory`` (ours, the default), ``upstream-inmemory``, ``file``
-and ``chained``."""
+and ``chained``, declared in the package's ``builtin_targets.yaml``."""
 
 
 def resolve_target(spec: str) -> ConformanceTarget:
@@ -302,9 +130,11 @@ def resolve_target(spec: str) -> ConformanceTarget:
         A built-in name (`BUILTIN_TARGETS`); a datastore configuration file
         (``.yaml``, ``.yml`` or ``.json``, with ``cls``, optionally under a
         ``datastore`` key, and an optional ``conformance`` section with
-        ``capabilities`` and ``divergences``); or the import path of a
-        datastore class (its capabilities are all absent except
-        ``ephemeral``, which is the class's ``isEphemeral``).
+        ``capabilities``, ``divergences`` and ``stored_state_view``); or the
+        import path of a datastore class, which declares what its
+        ``conformance_declaration`` attribute says, else what the built-in
+        target of a class it derives from declares, else nothing but
+        ``ephemeral`` (its ``isEphemeral``).
 
     Returns
     -------
@@ -319,68 +149,7 @@ def resolve_target(spec: str) -> ConformanceTarget:
     """
     if spec in BUILTIN_TARGETS:
         return BUILTIN_TARGETS[spec]
-    path = Path(spec)
-    if path.suffix in {".yaml", ".yml", ".json"} or path.is_file():
-        return _file_target(path)
-    if "." in spec and all(part.isidentifier() for part in spec.split(".")):
-        return _class_target(spec)
-    raise TargetError(
-        f"Unknown conformance target {spec!r}: give one of {', '.join(BUILTIN_TARGETS)}, a datastore "
-        "config file (.yaml, .yml or .json) or a datastore class path such as package.module.MyDatastore."
-    )
-
-
-def _class_target(path: str) -> ConformanceTarget:
-    module_name, _, class_name = path.rpartition(".")
-    try:
-        cls = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError) as err:
-        raise TargetError(f"Cannot import datastore class {path!r}: {err}") from err
-    if not (isinstance(cls, type) and issubclass(cls, Datastore)):
-        raise TargetError(f"{path!r} is not a Datastore subclass.")
-    return ConformanceTarget(
-        class_name,
-        f"{path} with no configuration",
-        lambda _: {"cls": path},
-        Capabilities(ephemeral=bool(cls.isEphemeral)),
-    )
-
-
-def _file_target(path: Path) -> ConformanceTarget:
-    if not path.is_file():
-        raise TargetError(f"Datastore configuration file {str(path)!r} does not exist.")
-    try:
-        content = Config(str(path.resolve())).toDict()
-    except Exception as err:
-        raise TargetError(f"Cannot read datastore configuration file {str(path)!r}: {err}") from err
-    config = dict(content.get("datastore", content))
-    section = config.pop(CONFORMANCE_SECTION, None) or content.get(CONFORMANCE_SECTION) or {}
-    if not isinstance(section, Mapping) or set(section) - {"capabilities", "divergences"}:
-        raise TargetError(
-            f"The {CONFORMANCE_SECTION!r} section of {str(path)!r} may hold 'capabilities' and "
-            f"'divergences' only; got {section!r}."
-        )
-    if "cls" not in config:
-        raise TargetError(f"Datastore configuration file {str(path)!r} has no 'cls'.")
-    try:
-        capabilities = Capabilities.from_mapping(section.get("capabilities") or {})
-    except (TypeError, ValueError) as err:
-        raise TargetError(f"Bad capabilities in {str(path)!r}: {err}") from err
-    divergences = section.get("divergences") or {}
-    if not isinstance(divergences, Mapping) or not all(
-        isinstance(key, str) and isinstance(reason, str) and reason.strip()
-        for key, reason in divergences.items()
-    ):
-        raise TargetError(
-            f"The divergences of {str(path)!r} must map test names to one-line reasons; got {divergences!r}."
-        )
-    return ConformanceTarget(
-        path.stem,
-        f"{config['cls']} configured by {path.name}",
-        lambda _: config,
-        capabilities,
-        dict(divergences),
-    )
+    return _conformance_target(parse_target(spec, _BUILTIN_SPECS, kind="conformance target"))
 
 
 def conformance_class(target: ConformanceTarget) -> type[DatastoreConformance]:
@@ -445,7 +214,7 @@ def targets_markdown(targets: Mapping[str, ConformanceTarget] = BUILTIN_TARGETS)
         "|---|" + "---|" * len(names),
     ]
     for capability in capability_names():
-        cells = [_capability_cell(getattr(targets[name].capabilities, capability)) for name in names]
+        cells = [_capability_cell(_value(targets[name].capabilities, capability)) for name in names]
         lines.append(f"| `{capability}` | " + " | ".join(cells) + " |")
     counts = [str(len(targets[name].divergences)) for name in names]
     lines.append("| declared divergences | " + " | ".join(counts) + " |")
@@ -458,7 +227,16 @@ def targets_markdown(targets: Mapping[str, ConformanceTarget] = BUILTIN_TARGETS)
     return "\n".join(lines) + "\n"
 
 
+_UNKNOWN = object()
+
+
+def _value(capabilities: Capabilities, name: str) -> object:
+    return getattr(capabilities, name) if capabilities.declares(name) else _UNKNOWN
+
+
 def _capability_cell(value: object) -> str:
+    if value is _UNKNOWN:
+        return "?"
     if isinstance(value, bool):
         return "yes" if value else "-"
     if isinstance(value, frozenset):

@@ -1,7 +1,8 @@
 """Factories for tests: storage classes, data IDs, dataset types and refs."""
 
+from ._bridges import make_bridge_manager
 from ._catalogue import CATALOGUE, DISASSEMBLED, FORMATTERS, STORAGE_CLASS_PREFIX, file_datastore_config
-from ._data_ids import ButlerProvider, DataIdFactory
+from ._data_ids import DEFAULT_DIMENSIONS, ButlerProvider, DataIdFactory, conform_dimensions, default_universe
 from ._formatters import (
     ArrayFormatter,
     CatalogueFormatter,
@@ -19,6 +20,7 @@ from ._world import DimensionWorld, Observation
 
 __all__ = (
     "CATALOGUE",
+    "DEFAULT_DIMENSIONS",
     "DISASSEMBLED",
     "FORMATTERS",
     "INSTRUMENTS",
@@ -47,7 +49,10 @@ __all__ = (
     "SequenceDelegate",
     "SkyMapPreset",
     "StorageClassScope",
+    "conform_dimensions",
+    "default_universe",
     "file_datastore_config",
     "get_instrument",
     "installed_storage_classes",
+    "make_bridge_manager",
 )

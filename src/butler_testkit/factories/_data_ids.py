@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ("ButlerProvider", "DataIdFactory", "conform_dimensions", "default_universe")
+__all__ = ("DEFAULT_DIMENSIONS", "ButlerProvider", "DataIdFactory", "conform_dimensions", "default_universe")
 
 import functools
 from collections.abc import Mapping

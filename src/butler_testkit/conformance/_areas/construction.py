@@ -12,8 +12,8 @@ from lsst.daf.butler import Config, StorageClass, StorageClassFactory
 from lsst.daf.butler.datastore import Datastore, DatastoreConfig, DatastoreValidationError
 from lsst.resources import ResourcePath
 
-from ...factories._bridges import make_bridge_manager
-from .._capabilities import Capabilities, requires
+from ...factories import make_bridge_manager
+from .._capabilities import Capabilities, declared, requires
 from .._factory import DatastoreFactory
 from .._refs import ConformanceRefs
 from .._samples import sample_metrics
@@ -34,6 +34,7 @@ class ConstructionTests:
         rebuilt = Datastore.fromConfig(_config_copy(datastore), make_bridge_manager())
         assert type(rebuilt) is type(datastore)
 
+    @declared("ephemeral")
     def test_is_ephemeral_as_declared(self, datastore: Datastore, capabilities: Capabilities) -> None:
         assert datastore.isEphemeral is capabilities.ephemeral
 

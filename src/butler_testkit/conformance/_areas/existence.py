@@ -8,7 +8,7 @@ import pytest
 from lsst.daf.butler.datastore import DatasetRefURIs, Datastore
 from lsst.resources import ResourcePath
 
-from ...factories._bridges import make_bridge_manager
+from ...factories import make_bridge_manager
 from .._capabilities import Capabilities, lacks, requires
 from .._refs import ConformanceRefs
 from .._samples import sample_metrics, sample_value

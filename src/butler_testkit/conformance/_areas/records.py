@@ -7,7 +7,7 @@ __all__ = ("RecordTests",)
 from lsst.daf.butler.datastore import Datastore, DatastoreConfig
 from lsst.daf.butler.datastore.record_data import DatastoreRecordData
 
-from ...factories._bridges import make_bridge_manager
+from ...factories import make_bridge_manager
 from .._capabilities import lacks, requires
 from .._refs import ConformanceRefs
 from .._samples import sample_metrics

@@ -1,8 +1,22 @@
-"""Benchmark: a test repository against ``makeTestRepo`` + ``makeTestCollection``."""
+"""Benchmark: a test repository against ``makeTestRepo`` + ``makeTestCollection``.
+
+``butler-testkit bench --suite repositories``. Each figure is measured under
+a key (``warm ours``, ``cold upstream``, ...); `ROWS` pairs them into the
+report's rows with the ratio each is held to, so a new row is a new
+measurement and an entry there.
+"""
 
 from __future__ import annotations
 
-__all__ = ("RepositoryBenchReport", "format_repository_report", "run_repository_bench")
+__all__ = (
+    "COLD_LIMIT",
+    "ROWS",
+    "WARM_LIMIT",
+    "RepositoryBenchReport",
+    "RepositoryRow",
+    "format_repository_report",
+    "run_repository_bench",
+)
 
 import dataclasses
 import json
@@ -15,10 +29,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-# DESIGN.md / issue 7: warm per-test cost at most 1/6 of upstream's, the first
-# one in a process at most 1/2.
 WARM_LIMIT = 1 / 6
+"""One more repository in a process: at most this fraction of upstream's cost."""
+
 COLD_LIMIT = 1 / 2
+"""The first repository in a process: at most this fraction of upstream's cost."""
 
 # Each cold measurement runs in a fresh interpreter; imports happen before the
 # clock starts, so that only repository setup is timed on both sides.
@@ -37,6 +52,36 @@ print(json.dumps(time.perf_counter() - start))
 
 
 @dataclasses.dataclass(frozen=True)
+class RepositoryRow:
+    """A row of the repository report: our figure against upstream's.
+
+    Parameters
+    ----------
+    label : `str`
+        What the row measures.
+    ours, upstream : `str`
+        Keys of the two figures in `RepositoryBenchReport.seconds`.
+    limit : `float` or `None`
+        The largest acceptable ours / upstream, if the row is held to one.
+    """
+
+    label: str
+    ours: str
+    upstream: str
+    limit: float | None
+
+
+ROWS: tuple[RepositoryRow, ...] = (
+    RepositoryRow("warm: one more in a process", "warm ours", "warm upstream", WARM_LIMIT),
+    RepositoryRow("cold: first in a process (template on disk)", "cold ours", "cold upstream", COLD_LIMIT),
+    RepositoryRow(
+        "cold: first on a machine (template built)", "cold ours, no template", "cold upstream", None
+    ),
+)
+"""The rows of the report, in order."""
+
+
+@dataclasses.dataclass(frozen=True)
 class RepositoryBenchReport:
     """Per-test repository setup, ours against upstream's, in seconds.
 
@@ -46,30 +91,25 @@ class RepositoryBenchReport:
         Measurements per figure; each figure is their median.
     cold_repeats : `int`
         Cold measurements per figure (0: not measured, and the cold figures
-        are `None`).
-    warm_ours, warm_upstream : `float`
-        One more repository in a process that has made some already.
-    cold_ours, cold_upstream : `float` or `None`
-        The first repository in a fresh process, our template already on
-        disk (upstream has no on-disk cache).
-    cold_ours_no_template : `float` or `None`
-        The first repository in a fresh process on a machine without our
-        template (it is built first).
+        are absent).
+    seconds : `dict` [`str`, `float`]
+        Each figure measured: ``warm ours`` and ``warm upstream``, one more
+        repository in a process that has made some already; ``cold ours``
+        and ``cold upstream``, the first repository in a fresh process, our
+        template already on disk (upstream has no on-disk cache); ``cold
+        ours, no template``, the first in a fresh process on a machine
+        without our template (it is built first).
     """
 
     repeats: int
     cold_repeats: int
-    warm_ours: float
-    warm_upstream: float
-    cold_ours: float | None
-    cold_upstream: float | None
-    cold_ours_no_template: float | None
+    seconds: dict[str, float]
 
 
 def _warm(repeats: int, root: Path) -> tuple[float, float]:
     from lsst.daf.butler.tests import makeTestCollection, makeTestRepo
 
-    from ._repository import create_test_repository
+    from ..butler import create_test_repository
 
     def ours(index: int) -> None:
         create_test_repository(root / f"ours-{index}", run="bench").close()
@@ -158,18 +198,12 @@ def run_repository_bench(
             empty_cache = str(root / f"empty-cache-{index}")
             cold["no-template"].append(_cold("ours", root / f"cold-fresh-{index}", empty_cache))
 
-    def median(values: list[float]) -> float | None:
-        return statistics.median(values) if values else None
-
-    return RepositoryBenchReport(
-        repeats=repeats,
-        cold_repeats=cold_repeats,
-        warm_ours=warm_ours,
-        warm_upstream=warm_upstream,
-        cold_ours=median(cold["ours"]),
-        cold_upstream=median(cold["upstream"]),
-        cold_ours_no_template=median(cold["no-template"]),
-    )
+    seconds = {"warm ours": warm_ours, "warm upstream": warm_upstream}
+    if cold_repeats:
+        seconds["cold ours"] = statistics.median(cold["ours"])
+        seconds["cold upstream"] = statistics.median(cold["upstream"])
+        seconds["cold ours, no template"] = statistics.median(cold["no-template"])
+    return RepositoryBenchReport(repeats, cold_repeats, seconds)
 
 
 def format_repository_report(report: RepositoryBenchReport) -> str:
@@ -187,31 +221,21 @@ def format_repository_report(report: RepositoryBenchReport) -> str:
         with the target each ratio is held to.
     """
 
-    def row(label: str, ours: float | None, upstream: float | None, limit: float | None) -> str:
+    def row(entry: RepositoryRow) -> str:
+        ours, upstream = report.seconds.get(entry.ours), report.seconds.get(entry.upstream)
         if ours is None or upstream is None:
-            return f"{label:<44}(not measured)"
+            return f"{entry.label:<44}(not measured)"
         ratio = ours / upstream
+        limit = entry.limit
         target = f"at most {limit:.2f}: {'met' if ratio <= limit else 'MISSED'}" if limit else "(no target)"
-        return f"{label:<44}{ours * 1e3:>9.1f} ms {upstream * 1e3:>9.1f} ms {ratio:>8.3f}   {target}"
+        return f"{entry.label:<44}{ours * 1e3:>9.1f} ms {upstream * 1e3:>9.1f} ms {ratio:>8.3f}   {target}"
 
     return "\n".join(
         [
             f"Test repository per test (median of {report.repeats} warm, "
             f"{report.cold_repeats} cold in fresh interpreters)",
             f"{'':<44}{'ours':>12} {'upstream':>12} {'ratio':>8}",
-            row("warm: one more in a process", report.warm_ours, report.warm_upstream, WARM_LIMIT),
-            row(
-                "cold: first in a process (template on disk)",
-                report.cold_ours,
-                report.cold_upstream,
-                COLD_LIMIT,
-            ),
-            row(
-                "cold: first on a machine (template built)",
-                report.cold_ours_no_template,
-                report.cold_upstream,
-                None,
-            ),
+            *(row(entry) for entry in ROWS),
             "(upstream = makeTestRepo + makeTestCollection; ours = create_test_repository + close)",
         ]
     )
