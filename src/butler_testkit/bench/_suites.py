@@ -116,6 +116,31 @@ def _run_datastores(args: argparse.Namespace, progress: Progress) -> str:
     return format_report(report)
 
 
+def _object_arguments(group: _ArgumentAdder) -> None:
+    group.add_argument(
+        "--objects-n",
+        type=int,
+        default=2000,
+        help="datasets of each small kind of object per round (default: %(default)s)",
+    )
+    group.add_argument(
+        "--array-n", type=int, default=64, help="1 MiB arrays stored per round (default: %(default)s)"
+    )
+    group.add_argument(
+        "--objects-rounds",
+        type=int,
+        default=5,
+        help="rounds; the best time of each is kept (default: %(default)s)",
+    )
+
+
+def _run_objects(args: argparse.Namespace, progress: Progress) -> str:
+    from ._objects import format_object_report, run_object_bench
+
+    report = run_object_bench(args.objects_n, args.array_n, args.objects_rounds, progress=progress)
+    return format_object_report(report)
+
+
 def _repository_arguments(group: _ArgumentAdder) -> None:
     group.add_argument(
         "--repeats", type=int, default=15, help="repositories timed per side, warm (default: %(default)s)"
@@ -144,6 +169,13 @@ SUITES: tuple[BenchSuite, ...] = (
         "ratios against the first target and a linearity check (cost at N against N/10)",
         _datastore_arguments,
         _run_datastores,
+    ),
+    BenchSuite(
+        "objects",
+        "time put and get of a tiny dict, a metrics-like nested dict and a 1 MiB array in every isolation "
+        "mode of our datastore against upstream's, beside what copying the array costs at least",
+        _object_arguments,
+        _run_objects,
     ),
     BenchSuite(
         "repositories",
