@@ -284,3 +284,62 @@ def test_the_report_holds_cold_figures_to_their_target():
 def test_the_repository_benchmark_needs_three_repeats(capsys):
     assert main(["bench", "--suite", "repositories", "--repeats", "2"]) == 2
     assert "at least 3" in capsys.readouterr().err
+
+
+# Kinds of objects in every isolation mode
+
+
+@pytest.fixture(scope="module")
+def object_report():
+    from butler_testkit.bench import run_object_bench
+
+    return run_object_bench(n=40, array_n=3, rounds=1)
+
+
+def test_every_kind_is_timed_in_every_datastore_and_beside_its_floors(object_report):
+    from butler_testkit.bench import FLOORS, KINDS, OBJECT_DATASTORES
+
+    assert object_report.labels == list(OBJECT_DATASTORES) and object_report.labels[0] == "upstream"
+    for kind in KINDS:
+        costs = object_report.seconds[kind.name]
+        for label in OBJECT_DATASTORES:
+            assert set(costs[label]) == {"put", "get"}
+            assert all(seconds > 0 for seconds in costs[label].values())
+    for floor in FLOORS:
+        assert object_report.seconds[floor.kind][floor.name][floor.operation] > 0
+
+
+def test_the_object_report_holds_the_default_isolation_to_its_targets(object_report):
+    from butler_testkit.bench import OBJECT_TARGETS, format_object_report
+
+    text = format_object_report(object_report)
+    for kind in ("tiny dict", "metrics dict", "1 MiB array"):
+        assert kind in text
+    assert "kept copy" in text and "dropped copy" in text
+    verdicts = [line for line in text.splitlines() if line.startswith("  ours-copy ")]
+    assert len(verdicts) == len(OBJECT_TARGETS)
+    assert all(line.endswith(("met", "MISSED")) for line in verdicts)
+
+
+def test_the_object_kinds_are_what_they_say():
+    from butler_testkit.bench import KINDS
+
+    kinds = {kind.name: kind.make() for kind in KINDS}
+    assert kinds["tiny dict"] == {"a": 1}
+    metrics = kinds["metrics dict"]
+    values = len(metrics["summary"]) + 2 * len(metrics["output"]) + len(metrics["data"])
+    assert values == 200
+    array = kinds["1 MiB array"]
+    assert array.nbytes == 2**20 and array.dtype == "float32"
+
+
+def test_the_object_suite_refuses_too_little_work(capsys):
+    assert main(["bench", "--suite", "objects", "--objects-n", "5"]) == 2
+    assert "--objects-n must be at least 20" in capsys.readouterr().err
+    assert main(["bench", "--suite", "objects", "--rounds", "0"]) == 2
+
+
+def test_cli_runs_the_object_suite(capsys):
+    sizes = ["--objects-n", "20", "--array-n", "2", "--rounds", "1"]
+    assert main(["bench", "--suite", "objects", *sizes]) == 0
+    assert "Targets (upstream cost / our cost" in capsys.readouterr().out

@@ -46,6 +46,7 @@ from .factories import (
     BBox,
     DimensionWorld,
     ImageRecord,
+    Ledger,
     MetricsRecord,
     MetricsRecordModel,
     conform_dimensions,
@@ -357,6 +358,7 @@ _DATASETS: dict[str, st.SearchStrategy[Any]] = {
         BBox, st.integers(0, 1000), st.integers(0, 1000), st.integers(1, 1000), st.integers(1, 1000)
     ),
     "BtkImage": _images(),
+    "BtkLedger": st.lists(st.text(max_size=12), max_size=6).map(lambda entries: Ledger(entries=entries)),
 }
 
 

@@ -59,16 +59,28 @@ class RollbackUndoesNothing(InMemoryDatastore):
 
 
 class LeakyForget(InMemoryDatastore):
-    """Forgets datasets but keeps the objects."""
+    """Keeps every object put in a cache that ``forget`` leaves alone.
+
+    ``remove`` and ``emptyTrash`` empty the cache, so only ``forget`` leaks.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._forgotten: list[Any] = []
+        self._kept: dict[Any, Any] = {}
 
-    def forget(self, refs):
-        refs = list(refs)
-        self._forgotten += [self._state.datasets[dataset_key(ref)] for ref in refs if self.knows(ref)]
-        super().forget(refs)
+    def put(self, inMemoryDataset, ref, provenance=None):
+        super().put(inMemoryDataset, ref, provenance)
+        self._kept[dataset_key(ref)] = inMemoryDataset
+
+    def remove(self, ref):
+        super().remove(ref)
+        self._kept.pop(dataset_key(ref), None)
+
+    def emptyTrash(self, ignore_errors=True, refs=None, dry_run=False):
+        removed = super().emptyTrash(ignore_errors=ignore_errors, refs=refs, dry_run=dry_run)
+        if not dry_run:
+            self._kept = {key: obj for key, obj in self._kept.items() if key in self._state.datasets}
+        return removed
 
 
 class WrongErrorForUnknown(InMemoryDatastore):

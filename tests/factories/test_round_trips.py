@@ -9,6 +9,8 @@ into one file per component.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,7 @@ from butler_testkit.factories import (
     BBox,
     DataIdFactory,
     ImageRecord,
+    Ledger,
     MetricsRecord,
     MetricsRecordModel,
     RefFactory,
@@ -50,9 +53,10 @@ SAMPLES: dict[str, Any] = {
         variance=np.full((4, 5), 0.25, dtype=np.float32),
         metadata={"EXPTIME": 30.0, "FILTER": "r_57", "DETECTOR": 94},
     ),
+    "BtkLedger": Ledger(entries=["opened", "calibrated", "measured", "closed"]),
 }
 
-PARAMETERS: dict[str, Any] = {"slice": slice(1, 4), "bbox": BBox(1, 1, 3, 2)}
+PARAMETERS: dict[str, Any] = {"slice": slice(1, 4), "bbox": BBox(1, 1, 3, 2), "first": 2}
 
 
 def _expected_with(parameter: str, value: Any) -> Any:
@@ -70,6 +74,8 @@ def _expected_with(parameter: str, value: Any) -> Any:
                 metadata=value.metadata,
             )
         return value[1:3, 1:4]
+    if parameter == "first":
+        return Ledger(entries=value.entries[:2])
     raise AssertionError(f"no expectation for parameter {parameter}")
 
 
@@ -82,6 +88,9 @@ def _expected_component(storage_class: str, value: Any, component: str) -> Any:
     if component == "bbox":
         rows, columns = value.image.shape
         return BBox(0, 0, columns, rows)
+    if component == "header":
+        digest = hashlib.sha256(json.dumps(value.entries).encode()).hexdigest()
+        return {"count": len(value.entries), "sha256": digest}
     return getattr(value, component)
 
 
@@ -147,7 +156,8 @@ def test_every_catalogue_storage_class_has_a_sample():
 
 def test_every_parameter_of_the_catalogue_has_an_expectation():
     assert {parameter for _, _, parameter in PARAMETER_CASES} == set(PARAMETERS)
-    assert len(COMPONENT_CASES) == 10  # 3 + 1 derived for BtkMetrics, 4 + 2 derived for BtkImage
+    # 3 + 1 derived for BtkMetrics, 4 + 2 derived for BtkImage, 1 derived for BtkLedger
+    assert len(COMPONENT_CASES) == 11
 
 
 @pytest.mark.parametrize("storage_class", sorted(CATALOGUE))

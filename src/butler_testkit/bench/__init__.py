@@ -1,7 +1,8 @@
 """Side-by-side benchmarks: ``butler-testkit bench``.
 
 Suites (`SUITES`): ``datastores`` times datastore operations against
-upstream's, ``repositories`` times a fresh test repository against
+upstream's, ``objects`` times put and get of kinds of objects in every
+isolation mode, ``repositories`` times a fresh test repository against
 ``makeTestRepo``, ``downstream`` runs a downstream package's own tests with
 and without ``--butler-fast-repos``. The datastore operations are declared once
 (`OPERATION_TABLE`), and so are the suites and the built-in targets
@@ -17,6 +18,18 @@ from .._lazy import lazy_attributes
 if TYPE_CHECKING:
     from ._datastore_report import LINEARITY_LIMIT, REGISTRY_LEAST_RATIO, format_report
     from ._datastores import BenchReport, run_bench
+    from ._objects import (
+        FLOORS,
+        KINDS,
+        OBJECT_DATASTORES,
+        OBJECT_TARGETS,
+        Floor,
+        ObjectKind,
+        ObjectReport,
+        ObjectTarget,
+        format_object_report,
+        run_object_bench,
+    )
     from ._operations import (
         DERIVED_ROWS,
         MEASUREMENTS,
@@ -49,9 +62,13 @@ __all__ = (
     "BUILTIN_TARGETS",
     "DEFAULT_TARGETS",
     "DERIVED_ROWS",
+    "FLOORS",
+    "KINDS",
     "LINEARITY_LIMIT",
     "MEASUREMENTS",
     "MEMORY",
+    "OBJECT_DATASTORES",
+    "OBJECT_TARGETS",
     "OPERATIONS",
     "OPERATION_TABLE",
     "REGISTRIES",
@@ -65,15 +82,21 @@ __all__ = (
     "BenchTarget",
     "BenchTargetError",
     "DerivedRow",
+    "Floor",
+    "ObjectKind",
+    "ObjectReport",
+    "ObjectTarget",
     "Operation",
     "RepositoryBenchReport",
     "RepositoryRow",
     "SuiteResult",
     "add_common_arguments",
+    "format_object_report",
     "format_report",
     "format_repository_report",
     "resolve_target",
     "run_bench",
+    "run_object_bench",
     "run_repository_bench",
     "suite",
 )
@@ -86,6 +109,16 @@ _LAZY = {
     "format_report": "._datastore_report",
     "BenchReport": "._datastores",
     "run_bench": "._datastores",
+    "FLOORS": "._objects",
+    "KINDS": "._objects",
+    "OBJECT_DATASTORES": "._objects",
+    "OBJECT_TARGETS": "._objects",
+    "Floor": "._objects",
+    "ObjectKind": "._objects",
+    "ObjectReport": "._objects",
+    "ObjectTarget": "._objects",
+    "format_object_report": "._objects",
+    "run_object_bench": "._objects",
     "DERIVED_ROWS": "._operations",
     "MEASUREMENTS": "._operations",
     "MEMORY": "._operations",

@@ -85,10 +85,16 @@ class BenchReport:
         return rows(self.measured)
 
 
-def _make_refs(universe: DimensionUniverse, n: int, seed: int) -> list[DatasetRef]:
-    """Build ``n`` distinct references with reproducible ids."""
+def _make_refs(
+    universe: DimensionUniverse,
+    n: int,
+    seed: int,
+    name: str = "bench_metric",
+    storage_class: str = "BtkMetrics",
+) -> list[DatasetRef]:
+    """Build ``n`` distinct references of one dataset type with reproducible ids."""
     rng = random.Random(seed)
-    dataset_type = DatasetType("bench_metric", universe.conform(["instrument", "visit"]), "BtkMetrics")
+    dataset_type = DatasetType(name, universe.conform(["instrument", "visit"]), storage_class)
     refs = []
     for visit in range(n):
         data_id = DataCoordinate.standardize({"instrument": "BenchCam", "visit": visit}, universe=universe)

@@ -96,8 +96,8 @@ def add_common_arguments(group: _ArgumentAdder) -> None:
         "--rounds",
         type=int,
         default=None,
-        help="datastores: rounds, the best time of each kept (default: 3); downstream: A B B A rounds, "
-        "0 for a profile alone (default: 1)",
+        help="datastores and objects: rounds, the best time of each kept (default: 3 and 5); "
+        "downstream: A B B A rounds, 0 for a profile alone (default: 1)",
     )
 
 
@@ -160,6 +160,26 @@ def _run_datastores(args: argparse.Namespace, progress: Progress) -> SuiteResult
         measure=args.operations or MEASUREMENTS,
     )
     return SuiteResult(format_report(report))
+
+
+def _object_arguments(group: _ArgumentAdder) -> None:
+    group.add_argument(
+        "--objects-n",
+        type=int,
+        default=2000,
+        help="datasets of each small kind of object per round (default: %(default)s)",
+    )
+    group.add_argument(
+        "--array-n", type=int, default=64, help="1 MiB arrays stored per round (default: %(default)s)"
+    )
+
+
+def _run_objects(args: argparse.Namespace, progress: Progress) -> SuiteResult:
+    from ._objects import format_object_report, run_object_bench
+
+    rounds = 5 if args.rounds is None else args.rounds
+    report = run_object_bench(args.objects_n, args.array_n, rounds, progress=progress)
+    return SuiteResult(format_object_report(report))
 
 
 def _repository_arguments(group: _ArgumentAdder) -> None:
@@ -248,6 +268,13 @@ SUITES: tuple[BenchSuite, ...] = (
         "ratios against the first target and a linearity check (cost at N against N/10)",
         _datastore_arguments,
         _run_datastores,
+    ),
+    BenchSuite(
+        "objects",
+        "time put and get of a tiny dict, a metrics-like nested dict and a 1 MiB array in every isolation "
+        "mode of our datastore against upstream's, beside what copying the array costs at least",
+        _object_arguments,
+        _run_objects,
     ),
     BenchSuite(
         "repositories",

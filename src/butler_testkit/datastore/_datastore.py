@@ -29,16 +29,15 @@ from lsst.daf.butler.datastore import (
 )
 from lsst.resources import ResourcePath, ResourcePathExpression
 
-from ._artifacts import artifact_path
 from ._constraints import ConstraintsCache, constraint_lookup_keys
 from ._file_exports import FileExports
 from ._file_imports import FileImports
-from ._isolation import Isolation, isolated_copy
-from ._reading import read_stored
+from ._isolation import Isolation
 from ._refs import dataset_key, require_ref, require_refs
-from ._serialization import Formatters, SerializedDataset
+from ._serialization import Formatters
 from ._shared import shared_state_for
 from ._state import DatastoreState, StateSnapshot, StoredDataset
+from ._storage_policy import storage_policy
 from ._stored_point import StoredCheck, checking_stored_point, stored_point_check
 from ._transactions import ThreadTransactions
 from ._uris import DatasetUris
@@ -131,8 +130,6 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
         super().__init__(config, bridgeManager)
         self.name = self._name_from_config(config)
         self.isolation = Isolation.from_config(config.get("isolation"))
-        self._copies = self.isolation is Isolation.COPY
-        self._serializes = self.isolation is Isolation.SERIALIZE
         self._state = state if state is not None else DatastoreState()
         self._expire_after = _positive_seconds(config.get("expire_after"), "expire_after")
         self._capacity = _positive_bytes(config.get("capacity_bytes"), "capacity_bytes")
@@ -140,6 +137,7 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
         # Built on first use: a datastore that never writes a file or
         # serializes pays nothing for its formatters.
         self._formatters = Formatters(config.get("formatters"), bridgeManager.universe)
+        self._storage = storage_policy(self.isolation, self._formatters, measures=self._capacity is not None)
         self.clock: Callable[[], float] = time.monotonic
         """Clock of ``expire_after``, in seconds; replace it to control time in tests."""
         constraints_config = config.get("constraints")
@@ -376,23 +374,7 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
         """
         entry = self._stored_entry(ref, "get")
         read_ref = ref if storageClass is None else ref.overrideStorageClass(storageClass)
-        stored = entry.obj
-        # Decided by what is stored rather than by this datastore's mode:
-        # datastores sharing a state may be configured differently.
-        if type(stored) is SerializedDataset:
-            # A fresh object: nothing to copy.
-            return read_stored(
-                self._deserialize(stored, entry.ref), entry.ref.datasetType.storageClass, read_ref, parameters
-            )
-        dataset = read_stored(stored, entry.ref.datasetType.storageClass, read_ref, parameters)
-        if self._copies and dataset is not None:
-            dataset = isolated_copy(dataset, read_ref.datasetType.storageClass)
-        return dataset
-
-    def _deserialize(self, serialized: SerializedDataset, ref: DatasetRef) -> Any:
-        return self._formatters.deserialize(
-            serialized.data, serialized.formatter, ref, path=artifact_path(ref, serialized.extension)
-        )
+        return self._storage.read(entry, read_ref, parameters)
 
     def prepare_get_for_external_client(self, ref: DatasetRef) -> list[DatasetLocationInformation] | None:
         """Refuse: in-memory datasets cannot be read by another process.
@@ -482,23 +464,9 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
         obj = inMemoryDataset
         if delegate is None or not delegate.can_accept(obj):
             obj = self._coerce_for_put(obj, storage_class, ref)
-        size = 0
-        if self._serializes:
-            # As a file datastore does, the formatter attaches provenance
-            # to what it writes; the caller's object is never modified.
-            obj = self._formatters.serialize(obj, ref, provenance=provenance, path=artifact_path(ref, ""))
-            size = len(obj.data)
-        else:
-            if self._copies:
-                # Copy before provenance is attached so that the caller's
-                # object is never modified.
-                obj = isolated_copy(obj, storage_class)
-            if delegate is not None:
-                obj = delegate.add_provenance(obj, ref, provenance=provenance)
-            if self._capacity is not None:
-                size = len(self._formatters.serialize(obj, ref, path=artifact_path(ref, "")).data)
+        stored, size = self._storage.store(obj, ref, delegate, provenance)
 
-        entry = StoredDataset(obj, ref, None if self._expire_after is None else self.clock(), size)
+        entry = StoredDataset(stored, ref, None if self._expire_after is None else self.clock(), size)
         state.add(key, entry, self._capacity)
         check = stored_point_check(self)
         if check is not None:
@@ -843,10 +811,7 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
                 problems.append(f"{entity!r} is not a DatasetRef, DatasetType or StorageClass")
                 continue
             problems.extend(f"{entity}: {problem}" for problem in _storage_class_problems(storage_class))
-            if self._serializes or self._capacity is not None:
-                missing = self._formatters.missing_formatter(entity)
-                if missing is not None:
-                    problems.append(f"{entity}: {missing}")
+            problems.extend(f"{entity}: {problem}" for problem in self._storage.problems(entity))
         if problems:
             if logFailures:
                 for problem in problems:

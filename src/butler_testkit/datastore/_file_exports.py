@@ -14,7 +14,8 @@ from lsst.daf.butler.datastore.record_data import DatastoreRecordData
 from lsst.daf.butler.datastore.stored_file_info import StoredFileInfo
 from lsst.resources import ResourcePath, ResourcePathExpression
 
-from ._artifacts import artifact_path, check_writing_mode, whole_file_info
+from ._artifact_paths import artifact_path
+from ._artifacts import check_writing_mode, whole_file_info
 from ._file_wing import FileWing
 from ._listing import first_few
 from ._records import records_of
@@ -369,9 +370,7 @@ class FileExports(FileWing):
 
     def _serialized_form(self, entry: StoredDataset) -> SerializedDataset:
         """Return a stored dataset as its formatter writes it."""
-        if type(entry.obj) is SerializedDataset:
-            return entry.obj
-        return self._formatters.serialize(entry.obj, entry.ref, path=artifact_path(entry.ref, ""))
+        return self._storage.serialized(entry)
 
     def _artifact(self, key: int, entry: StoredDataset) -> tuple[StoredFileInfo, ResourcePath] | None:
         """Return the file record and URI of a stored dataset, writing its file if needed.

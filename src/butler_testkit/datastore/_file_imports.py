@@ -24,7 +24,6 @@ from lsst.daf.butler.datastore.stored_file_info import StoredFileInfo
 from lsst.resources import ResourcePath
 from lsst.utils.introspection import get_class_of
 
-from ._artifacts import artifact_path
 from ._file_wing import FileWing
 from ._incoming import (
     READABLE_TRANSFER_MODES,
@@ -442,22 +441,10 @@ class FileImports(FileWing):
     # Storing what was read
 
     def _entry_from(self, incoming: Incoming) -> StoredDataset:
-        """Make the entry of a dataset read from files, measured as a put's."""
-        ref = incoming.ref
-        serialized = incoming.serialized
+        """Make the entry of a dataset read from files, stored and measured as a put's."""
+        stored, size = self._storage.adopt(incoming)
         stored_at = None if self._expire_after is None else self.clock()
-        if self._serializes:
-            if serialized is None:
-                serialized = self._formatters.serialize(incoming.obj, ref, path=artifact_path(ref, ""))
-            return StoredDataset(serialized, ref, stored_at, len(serialized.data))
-        size = 0
-        if self._capacity is not None:
-            if serialized is None:
-                serialized = self._formatters.serialize(incoming.obj, ref, path=artifact_path(ref, ""))
-            size = len(serialized.data)
-        # The object was just read from its file: nobody else holds it, so
-        # even copy isolation has nothing to copy.
-        return StoredDataset(incoming.obj, ref, stored_at, size)
+        return StoredDataset(stored, incoming.ref, stored_at, size)
 
     def _store_all(self, entries: list[StoredDataset], description: str) -> None:
         """Store entries all or none; a rollback removes them again."""

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ._constraints import ConstraintsCache
     from ._serialization import Formatters
     from ._state import DatastoreState
+    from ._storage_policy import StoragePolicy
 
 
 class FileWing(ThreadTransactions, Datastore):
@@ -46,7 +47,7 @@ class FileWing(ThreadTransactions, Datastore):
     _formatters: Formatters
     _universe: DimensionUniverse
     _constraints_cache: ConstraintsCache
-    _serializes: bool
+    _storage: StoragePolicy
     _capacity: int | None
     _expire_after: float | None
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ("Isolation", "UncopyableDatasetError", "isolated_copy")
+__all__ = ("Isolation", "UncopyableDatasetError")
 
-import copy
 import enum
-from typing import Any
 
-from lsst.daf.butler import StorageClass
 from lsst.daf.butler.datastore import DatastoreValidationError
 
 
@@ -19,9 +16,10 @@ class Isolation(enum.Enum):
     """
 
     COPY = "copy"
-    """Store a copy at ``put`` and return a fresh copy from ``get``, so that,
-    as with files, mutating an object never changes what is stored (default).
-    """
+    """Store a private copy at ``put`` and return a new copy from every
+    ``get``, so that, as with files, mutating an object never changes what is
+    stored (default). Copies are made at memory speed: see the datastore
+    documentation for how each kind of object is copied."""
 
     REFERENCE = "reference"
     """Store and return the caller's objects themselves, as upstream's
@@ -66,43 +64,3 @@ class Isolation(enum.Enum):
 
 class UncopyableDatasetError(TypeError):
     """A dataset cannot be copied, so ``copy`` isolation cannot hold it."""
-
-
-# Types whose instances cannot be mutated: copying them is pointless.
-_IMMUTABLE_TYPES = (int, float, complex, str, bytes, bool, type(None), frozenset)
-
-
-def isolated_copy(obj: Any, storage_class: StorageClass) -> Any:
-    """Copy ``obj`` with its storage class delegate, or deep-copy it.
-
-    Parameters
-    ----------
-    obj : `object`
-        The object to copy.
-    storage_class : `~lsst.daf.butler.StorageClass`
-        Storage class describing ``obj``; its delegate knows the best way to
-        copy it.
-
-    Returns
-    -------
-    copied : `object`
-        An object sharing no mutable state with ``obj``.
-
-    Raises
-    ------
-    UncopyableDatasetError
-        Raised if the object cannot be copied, naming the storage class and
-        the ``reference`` isolation mode that avoids copies.
-    """
-    if type(obj) in _IMMUTABLE_TYPES:
-        return obj
-    try:
-        if storage_class.delegateClass is None:
-            return copy.deepcopy(obj)
-        return storage_class.delegate().copy(obj)
-    except Exception as err:
-        raise UncopyableDatasetError(
-            f"Cannot copy a {type(obj).__module__}.{type(obj).__qualname__} of storage class "
-            f"{storage_class.name!r} ({err}). Give its storage class a delegate whose copy() works, "
-            "or configure the datastore with 'isolation: reference' to store objects without copying."
-        ) from err

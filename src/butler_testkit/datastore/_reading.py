@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-__all__ = ("read_stored",)
+__all__ = ("DerivedComponentUnavailableError", "read_stored")
 
 from collections.abc import Mapping
 from typing import Any
 
 from lsst.daf.butler import DatasetRef, StorageClass, UnknownComponentError
+
+
+class DerivedComponentUnavailableError(Exception):
+    """The delegate of a storage class cannot compute one of its derived components.
+
+    Only the formatter may know how (a file datastore always asks it); the
+    delegate's own error is the ``__cause__``.
+    """
 
 
 def read_stored(
@@ -44,6 +52,9 @@ def read_stored(
     KeyError
         Raised if a parameter is not known to the storage class that must
         apply it.
+    DerivedComponentUnavailableError
+        Raised if the write storage class's delegate fails to compute a
+        derived component (the formatter may know how).
     lsst.daf.butler.UnknownComponentError
         Raised if neither the write storage class nor the reference's parent
         storage class defines the requested component.
@@ -52,24 +63,33 @@ def read_stored(
 
     Notes
     -----
-    The result may share state with ``stored``; the caller copies it when
-    isolation requires.
+    Parameters and components transform ``stored`` (a delegate may do so in
+    place) and the result may share state with it: under ``copy`` isolation
+    the caller passes a fresh copy, never the stored object.
     """
     read_storage_class = read_ref.datasetType.storageClass
     component = read_ref.datasetType.component()
     dataset = stored
-    leftover = parameters
 
     if component is not None and component in write_storage_class.derivedComponents:
         # A derived component (e.g. a length) is computed from the composite
         # after the composite's own parameters have been applied to it.
         write_storage_class.validateParameters(parameters)
-        if parameters:
-            dataset = write_storage_class.delegate().handleParameters(dataset, parameters)
-        leftover = None
-    else:
-        read_storage_class.validateParameters(parameters)
+        try:
+            delegate = write_storage_class.delegate()
+            if parameters:
+                dataset = delegate.handleParameters(dataset, parameters)
+            dataset = delegate.getComponent(dataset, component)
+        except Exception as err:
+            raise DerivedComponentUnavailableError(
+                f"The delegate of storage class {write_storage_class.name} cannot compute derived "
+                f"component {component!r} ({type(err).__name__}: {err})."
+            ) from err
+        if dataset is None:
+            return None
+        return read_storage_class.coerce_type(dataset)
 
+    read_storage_class.validateParameters(parameters)
     if component is not None:
         composite_storage_class = write_storage_class
         if component not in write_storage_class.allComponents():
@@ -86,8 +106,8 @@ def read_stored(
             composite_storage_class = parent
         dataset = composite_storage_class.delegate().getComponent(dataset, component)
 
-    if leftover:
-        dataset = read_storage_class.delegate().handleParameters(dataset, leftover)
+    if parameters:
+        dataset = read_storage_class.delegate().handleParameters(dataset, parameters)
 
     if dataset is None and component is not None:
         return None

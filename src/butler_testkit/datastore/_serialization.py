@@ -31,7 +31,9 @@ from lsst.resources import ResourceInfo, ResourcePath
 from lsst.resources.mem import InMemoryResourcePath
 from lsst.utils import doImportType
 
+from ._artifact_paths import artifact_path
 from ._default_formatters import default_formatters
+from ._stored_form import FormatterReader, StoredForm
 
 
 class UnserializableDatasetError(TypeError):
@@ -43,10 +45,11 @@ class UnserializableDatasetError(TypeError):
     """
 
 
-class SerializedDataset:
+class SerializedDataset(StoredForm):
     """A dataset as a file datastore would hold it: bytes and their formatter.
 
-    What ``serialize`` isolation stores in place of the object.
+    What ``serialize`` isolation stores in place of the object; every read
+    deserializes it anew.
 
     Parameters
     ----------
@@ -68,6 +71,10 @@ class SerializedDataset:
 
     def __len__(self) -> int:
         return len(self.data)
+
+    def fresh(self, ref: DatasetRef, formatters: FormatterReader) -> Any:
+        # Docstring inherited.
+        return formatters.deserialize(self.data, self.formatter, ref, path=artifact_path(ref, self.extension))
 
     def __repr__(self) -> str:
         return f"SerializedDataset({len(self.data)} bytes, {self.formatter})"
@@ -236,7 +243,13 @@ class Formatters:
         return formatter.get_write_extension()
 
     def serialize(
-        self, obj: Any, ref: DatasetRef, *, provenance: Any = None, path: str = "dataset"
+        self,
+        obj: Any,
+        ref: DatasetRef,
+        *,
+        provenance: Any = None,
+        path: str = "dataset",
+        attach_provenance: bool = True,
     ) -> SerializedDataset:
         """Write a dataset to bytes with its formatter.
 
@@ -254,6 +267,10 @@ class Formatters:
         path : `str`, optional
             Path the formatter is told it writes to (without extension), for
             its messages.
+        attach_provenance : `bool`, optional
+            Whether the formatter may attach provenance to ``obj`` first (it
+            may do so in place); `False` when ``obj`` is not the caller's to
+            change.
 
         Returns
         -------
@@ -277,7 +294,8 @@ class Formatters:
                 formatter_class(descriptor, dataId=ref.dataId, ref=ref, **kwargs), descriptor, ref
             )
             extension = formatter.get_write_extension()
-            obj = formatter.add_provenance(obj, provenance=provenance)
+            if attach_provenance:
+                obj = formatter.add_provenance(obj, provenance=provenance)
             try:
                 data = formatter.to_bytes(obj)
             except FormatterNotImplementedError:
@@ -345,6 +363,69 @@ class Formatters:
                 f"Formatter {formatter!r} failed to read dataset {ref.id} ({ref.datasetType.name}, "
                 f"storage class {storage_class.name}): {type(err).__name__}: {err}"
             ) from err
+
+    def read_component(
+        self,
+        serialized: SerializedDataset,
+        ref: DatasetRef,
+        read_ref: DatasetRef,
+        parameters: Mapping[str, Any] | None,
+    ) -> Any:
+        """Read a component of a dataset from its bytes, as a file datastore does.
+
+        The formatter is asked for the component with the read parameters;
+        those it does not use are applied by the component's storage class.
+
+        Parameters
+        ----------
+        serialized : `SerializedDataset`
+            The whole dataset's file.
+        ref : `~lsst.daf.butler.DatasetRef`
+            The reference it was written with (the composite).
+        read_ref : `~lsst.daf.butler.DatasetRef`
+            The component reference asked for, with its read storage class.
+        parameters : `~collections.abc.Mapping` or `None`
+            Read parameters.
+
+        Returns
+        -------
+        component : `object`
+            The component as the read storage class's Python type, or `None`.
+
+        Raises
+        ------
+        ValueError
+            Raised if the formatter cannot be imported or fails to read the
+            component, naming the formatter and the dataset.
+        """
+        component = read_ref.datasetType.component()
+        read_storage_class = read_ref.datasetType.storageClass
+        write_storage_class = ref.datasetType.storageClass
+        path = artifact_path(ref, serialized.extension)
+        location = Location(None, _BytesResourcePath.holding(path, serialized.data))
+        descriptor = FileDescriptor(
+            location,
+            storageClass=write_storage_class,
+            readStorageClass=read_storage_class,
+            parameters=dict(parameters) if parameters else None,
+        )
+        try:
+            formatter = _import_formatter(serialized.formatter)(descriptor, dataId=ref.dataId, ref=ref)
+            _, leftover = formatter.segregate_parameters()
+            reader = _as_v2(formatter, descriptor, ref)
+            result = reader.read(component=component, expected_size=len(serialized.data))
+        except Exception as err:
+            raise ValueError(
+                f"Formatter {serialized.formatter!r} failed to read component {component!r} of dataset "
+                f"{ref.id} ({ref.datasetType.name}, storage class {write_storage_class.name}): "
+                f"{type(err).__name__}: {err}"
+            ) from err
+        leftover = read_storage_class.filterParameters(leftover)
+        if leftover:
+            result = read_storage_class.delegate().handleParameters(result, leftover)
+        if result is None:
+            return None
+        return read_storage_class.coerce_type(result)
 
 
 @functools.lru_cache(maxsize=256)

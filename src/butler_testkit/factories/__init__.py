@@ -3,9 +3,16 @@
 from ._bridges import make_bridge_manager
 from ._catalogue import CATALOGUE, DISASSEMBLED, FORMATTERS, STORAGE_CLASS_PREFIX, file_datastore_config
 from ._data_ids import DEFAULT_DIMENSIONS, ButlerProvider, DataIdFactory, conform_dimensions, default_universe
-from ._formatters import ArrayFormatter, CatalogueFormatter, CatalogueJsonFormatter, ImageRecordFormatter
+from ._formatters import (
+    ArrayFormatter,
+    CatalogueFormatter,
+    CatalogueJsonFormatter,
+    ImageRecordFormatter,
+    LedgerFormatter,
+)
 from ._image import BBox, ImageArrayDelegate, ImageRecord, ImageRecordDelegate
 from ._instruments import INSTRUMENTS, DetectorPreset, InstrumentPreset, SkyMapPreset, get_instrument
+from ._ledger import Ledger, LedgerDelegate
 from ._metrics import MetricsRecord, MetricsRecordDelegate, MetricsRecordModel, SequenceDelegate
 from ._refs import RefFactory
 from ._registration import StorageClassScope, installed_storage_classes
@@ -31,6 +38,9 @@ __all__ = (
     "ImageRecordDelegate",
     "ImageRecordFormatter",
     "InstrumentPreset",
+    "Ledger",
+    "LedgerDelegate",
+    "LedgerFormatter",
     "MetricsRecord",
     "MetricsRecordDelegate",
     "MetricsRecordModel",

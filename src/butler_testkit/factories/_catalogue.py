@@ -24,6 +24,7 @@ STORAGE_CLASS_PREFIX = "Btk"
 _METRICS = "butler_testkit.factories._metrics"
 _IMAGE = "butler_testkit.factories._image"
 _FORMATTERS = "butler_testkit.factories._formatters"
+_LEDGER = "butler_testkit.factories._ledger"
 
 CATALOGUE: Mapping[str, Mapping[str, Any]] = {
     "BtkDict": {"pytype": "dict"},
@@ -91,6 +92,12 @@ CATALOGUE: Mapping[str, Mapping[str, Any]] = {
         },
         "derivedComponents": {"shape": "BtkTuple", "bbox": "BtkBBox"},
     },
+    "BtkLedger": {
+        "pytype": f"{_LEDGER}.Ledger",
+        "delegate": f"{_LEDGER}.LedgerDelegate",
+        "parameters": ["first"],
+        "derivedComponents": {"header": "BtkDict"},
+    },
 }
 """Storage-class definitions, in daf_butler's ``storageClasses`` config form.
 
@@ -116,6 +123,13 @@ Composites:
   (``BtkDict``), derived components ``shape`` (``BtkTuple``) and ``bbox``
   (``BtkBBox``), and parameter ``bbox`` (a `BBox` to cut out).
 
+With a derived component only its formatter can produce:
+
+- ``BtkLedger``: `Ledger`, whose file holds a header (derived component
+  ``header``, ``BtkDict``: the entries' count and digest) that the Python
+  object does not have, as a provenance quantum graph's ``packages``; its
+  ``first`` parameter is applied by the delegate or by the formatter.
+
 Converters: `MetricsRecord` (dataclass), `MetricsRecordModel` (model) and
 `dict` convert into each other in every direction, through ``BtkMetrics``
 (or ``BtkMetricsNoComponents``), ``BtkMetricsModel`` and ``BtkMetricsDict``.
@@ -135,6 +149,7 @@ FORMATTERS: Mapping[str, str] = {
     "BtkBBox": _JSON,
     "BtkArray": f"{_FORMATTERS}.ArrayFormatter",
     "BtkImage": f"{_FORMATTERS}.ImageRecordFormatter",
+    "BtkLedger": f"{_FORMATTERS}.LedgerFormatter",
 }
 """The formatter of every catalogue storage class, in the form of a
 ``FileDatastore``'s ``formatters`` configuration.

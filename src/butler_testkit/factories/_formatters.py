@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ("ArrayFormatter", "CatalogueFormatter", "CatalogueJsonFormatter", "ImageRecordFormatter")
+__all__ = (
+    "ArrayFormatter",
+    "CatalogueFormatter",
+    "CatalogueJsonFormatter",
+    "ImageRecordFormatter",
+    "LedgerFormatter",
+)
 
 import dataclasses
 import io
@@ -16,6 +22,7 @@ from lsst.daf.butler import FormatterV2, StorageClass
 from lsst.resources import ResourcePath
 
 from ._image import ImageRecord
+from ._ledger import Ledger, ledger_header
 
 
 def _apply_parameters(storage_class: StorageClass, dataset: Any, parameters: Mapping[str, Any]) -> Any:
@@ -366,3 +373,63 @@ class ImageRecordFormatter(CatalogueFormatter):
             planes = {name: archive[name] for name in ("image", "mask", "variance") if name in archive.files}
             metadata = json.loads(str(archive["metadata"]))
         return ImageRecord(**planes, metadata=metadata)
+
+
+class LedgerFormatter(FormatterV2):
+    """Writes a `Ledger` as JSON under its header, and reads the header back as component ``header``.
+
+    The formatter applies the ``first`` parameter itself, to the whole
+    ledger and to the header alike, as a file datastore asks it to.
+    """
+
+    default_extension: ClassVar[str] = ".json"
+    supported_extensions: ClassVar[frozenset[str]] = frozenset({".json"})
+    can_read_from_uri: ClassVar[bool] = True
+
+    def to_bytes(self, in_memory_dataset: Any) -> bytes:
+        """Serialize a ledger with its header.
+
+        Parameters
+        ----------
+        in_memory_dataset : `Ledger`
+            The ledger.
+
+        Returns
+        -------
+        serialized : `bytes`
+            JSON: ``{"header": ..., "entries": [...]}``.
+        """
+        entries = list(in_memory_dataset.entries)
+        return json.dumps({"header": ledger_header(entries), "entries": entries}).encode()
+
+    def read_from_uri(self, uri: ResourcePath, component: str | None = None, expected_size: int = -1) -> Any:
+        """Read the ledger, or its header.
+
+        Parameters
+        ----------
+        uri : `lsst.resources.ResourcePath`
+            The file.
+        component : `str`, optional
+            ``header``, or `None` for the ledger.
+        expected_size : `int`, optional
+            Size of the file if known; unused.
+
+        Returns
+        -------
+        in_memory_dataset : `Ledger` or `dict`
+            The ledger, or its header, for the first ``first`` entries if that
+            parameter is given.
+
+        Raises
+        ------
+        ValueError
+            Raised for any other component.
+        """
+        content = json.loads(uri.read())
+        first = (self.file_descriptor.parameters or {}).get("first")
+        entries = content["entries"] if first is None else content["entries"][:first]
+        if component is None:
+            return Ledger(entries=entries)
+        if component == "header":
+            return content["header"] if first is None else ledger_header(entries)
+        raise ValueError(f"{self.name()} has no component {component!r} to read from {uri}.")
