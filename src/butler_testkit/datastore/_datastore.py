@@ -40,7 +40,7 @@ from ._serialization import Formatters, SerializedDataset
 from ._shared import shared_state_for
 from ._state import DatastoreState, StateSnapshot, StoredDataset
 from ._stored_point import StoredCheck, checking_stored_point, stored_point_check
-from ._transactions import ThreadTransactions
+from ._transactions import ContextTransactions
 from ._uris import DatasetUris
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ _instance_numbers = itertools.count(1)
 _DEFAULT_NAME_PREFIX = "InMemoryDatastore@"
 
 
-class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore):
+class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore):
     """A datastore that keeps every dataset in memory.
 
     A drop-in replacement for
@@ -98,9 +98,10 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
       mutating a retrieved or a put object never changes what is stored.
     - Putting a dataset ID that is already stored raises `FileExistsError`
       and leaves the stored dataset alone.
-    - Transactions nest correctly, belong to the thread that opened them, log
-      nothing on an ordinary rollback and record nothing outside a
-      transaction. ``forget`` inside a transaction is undone by a rollback.
+    - Transactions nest correctly, belong to the thread or asyncio task that
+      opened them, log nothing on an ordinary rollback and record nothing
+      outside a transaction; an undo undoes only its own change. ``forget``
+      inside a transaction is undone by a rollback.
     - ``forget``, ``remove`` and ``emptyTrash`` release every reference to
       the stored object, and ``emptyTrash(refs=[])`` removes nothing.
     - Clones share one state for life, keep the same name, and see the same

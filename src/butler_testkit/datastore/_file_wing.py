@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from lsst.daf.butler.datastore import Datastore
 
-from ._transactions import ThreadTransactions
+from ._transactions import ContextTransactions
 
 if TYPE_CHECKING:
     from lsst.daf.butler import DimensionUniverse
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ._state import DatastoreState
 
 
-class FileWing(ThreadTransactions, Datastore):
+class FileWing(ContextTransactions, Datastore):
     """Base of the mixins that move `InMemoryDatastore`'s datasets in and out as files.
 
     Records, artifacts, zip files, ingest, export and transfers form one
