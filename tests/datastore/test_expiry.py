@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from lsst.daf.butler.datastore import DatastoreValidationError
 
-from tests._helpers import make_metrics
+from tests._helpers import directory_uri, make_metrics
 
 
 class FakeClock:
@@ -85,3 +87,44 @@ def test_without_expiry_nothing_expires(datastore, make_ref):
 def test_expire_after_must_be_a_positive_number(make_datastore, value):
     with pytest.raises(DatastoreValidationError, match="'expire_after' must be a positive number"):
         make_datastore(expire_after=value)
+
+
+def _every_operation(datastore, ref, other, tmp_path):
+    """Each public operation of the datastore, called about ``ref`` (or not at all)."""
+    return {
+        "exists": lambda: datastore.exists(ref),
+        "knows": lambda: datastore.knows(ref),
+        "knows_these": lambda: datastore.knows_these([ref]),
+        "mexists": lambda: datastore.mexists([ref]),
+        "get": lambda: datastore.get(ref),
+        "getURIs": lambda: datastore.getURIs(ref),
+        "getURI": lambda: datastore.getURI(ref),
+        "getManyURIs": lambda: datastore.getManyURIs([ref], allow_missing=True),
+        "put": lambda: datastore.put(make_metrics(), other),
+        "put_new": lambda: datastore.put_new(make_metrics(), other),
+        "trash": lambda: datastore.trash(other),
+        "emptyTrash": lambda: datastore.emptyTrash(refs=[other]),
+        "remove": lambda: datastore.remove(other),
+        "forget": lambda: datastore.forget([other]),
+        "snapshot": lambda: datastore.snapshot(),
+        "stored_refs": lambda: datastore.stored_refs(),
+        "trashed_refs": lambda: datastore.trashed_refs(),
+        "export_records": lambda: datastore.export_records([ref]),
+        "get_file_info_for_transfer": lambda: datastore.get_file_info_for_transfer([ref.id]),
+        "retrieveArtifacts": lambda: datastore.retrieveArtifacts([ref], directory_uri(tmp_path)),
+        "export": lambda: list(datastore.export([ref], directory=tmp_path, transfer="copy")),
+    }
+
+
+OPERATIONS = sorted(_every_operation(None, None, None, None))
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_every_operation_sees_expiry_first(expiring, make_ref, tmp_path, operation):
+    old, other = make_ref(), make_ref()
+    expiring.put(make_metrics(), old)
+    expiring.clock.now += 10
+    call = _every_operation(expiring, old, other, tmp_path)[operation]
+    with contextlib.suppress(FileNotFoundError, ValueError):  # about the expired dataset: it is gone
+        call()
+    assert old.id.int not in expiring._stored_state.datasets

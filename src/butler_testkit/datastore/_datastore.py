@@ -134,7 +134,7 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         self.isolation = Isolation.from_config(config.get("isolation"))
         self._copies = self.isolation is Isolation.COPY
         self._serializes = self.isolation is Isolation.SERIALIZE
-        self._state = state if state is not None else DatastoreState()
+        self._stored_state = state if state is not None else DatastoreState()
         self._expire_after = _positive_seconds(config.get("expire_after"), "expire_after")
         self._capacity = _positive_bytes(config.get("capacity_bytes"), "capacity_bytes")
         self._universe = bridgeManager.universe
@@ -160,7 +160,20 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         """
         if self._expire_after is None:
             return 0
-        return self._state.expire(self.clock() - self._expire_after)
+        return self._stored_state.expire(self.clock() - self._expire_after)
+
+    @property
+    def _state(self) -> DatastoreState:
+        """The stored state, with what has expired removed.
+
+        The one place expiry happens: every operation reaches the stored
+        datasets through here, so none can see a dataset past its age.
+        """
+        state = self._stored_state
+        expire_after = self._expire_after
+        if expire_after is not None:
+            state.expire(self.clock() - expire_after)
+        return state
 
     @property
     def name(self) -> str:
@@ -280,8 +293,6 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         return self._is_stored(ref, "exists")
 
     def _is_stored(self, ref: DatasetRef, operation: str) -> bool:
-        if self._expire_after is not None:
-            self.expire()
         return dataset_key(require_ref(ref, operation)) in self._state.datasets
 
     def knows_these(self, refs: Iterable[DatasetRef]) -> dict[DatasetRef, bool]:
@@ -320,16 +331,12 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         return self._stored_flags(refs, "mexists")
 
     def _stored_flags(self, refs: Iterable[DatasetRef], operation: str) -> dict[DatasetRef, bool]:
-        if self._expire_after is not None:
-            self.expire()
         stored = self._state.datasets
         return {ref: dataset_key(ref) in stored for ref in require_refs(refs, operation)}
 
     # Reading
 
     def _stored_entry(self, ref: DatasetRef, operation: str) -> StoredDataset:
-        if self._expire_after is not None:
-            self.expire()
         entry = self._state.datasets.get(dataset_key(require_ref(ref, operation)))
         if entry is None:
             raise FileNotFoundError(f"Dataset {ref} is not stored in datastore {self.name}.")
@@ -459,8 +466,6 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         Nothing is stored when an error is raised. Inside a transaction a
         rollback removes the dataset again.
         """
-        if self._expire_after is not None:
-            self.expire()
         ref = require_ref(ref, "put")
         dataset_type = ref.datasetType
         if dataset_type.isComponent():
@@ -592,8 +597,6 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         FileNotFoundError
             Raised if the dataset is not stored and ``predict`` is `False`.
         """
-        if self._expire_after is not None:
-            self.expire()
         ref = require_ref(ref, "getURIs")
         entry = self._state.datasets.get(dataset_key(ref))
         if entry is not None:
@@ -660,8 +663,6 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         emptied. Inside a transaction a rollback takes the datasets this call
         trashed out of the trash again.
         """
-        if self._expire_after is not None:
-            self.expire()
         if isinstance(ref, DatasetRef):
             refs = [ref]
             if dataset_key(ref) not in self._state.datasets:
@@ -712,8 +713,6 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         Irreversible, even inside a transaction, as deleting files is. Every
         reference to the removed objects is released.
         """
-        if self._expire_after is not None:
-            self.expire()
         selected = None if refs is None else [dataset_key(r) for r in require_refs(refs, "emptyTrash")]
         if dry_run:
             count = len(self._state.trashed(selected))
@@ -740,8 +739,6 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         -----
         Irreversible, even inside a transaction.
         """
-        if self._expire_after is not None:
-            self.expire()
         ref = require_ref(ref, "remove")
         if not self._state.pop([dataset_key(ref)]):
             raise FileNotFoundError(
@@ -769,8 +766,6 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         datasets back. Outside a transaction every reference to the objects
         is released at once.
         """
-        if self._expire_after is not None:
-            self.expire()
         keys = [dataset_key(r) for r in require_refs(refs, "forget")]
         state = self._state
         removed = state.pop(keys)
@@ -936,8 +931,6 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
             ...
             datastore.restore(baseline)
         """
-        if self._expire_after is not None:
-            self.expire()
         return self._state.snapshot()
 
     def restore(self, snapshot: StateSnapshot) -> None:
@@ -976,10 +969,9 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         refs : `list` [`~lsst.daf.butler.DatasetRef`]
             The references the datasets were put with, in storage order.
         """
-        if self._expire_after is not None:
-            self.expire()
-        with self._state.lock:
-            return [entry.ref for entry in self._state.datasets.values()]
+        state = self._state
+        with state.lock:
+            return [entry.ref for entry in state.datasets.values()]
 
     def trashed_refs(self) -> list[DatasetRef]:
         """Return the references of the datasets in the trash.
@@ -989,8 +981,6 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         refs : `list` [`~lsst.daf.butler.DatasetRef`]
             Trashed datasets, which still exist until the trash is emptied.
         """
-        if self._expire_after is not None:
-            self.expire()
         return [entry.ref for entry in self._state.trashed()]
 
 

@@ -42,7 +42,6 @@ class FileWing(ContextTransactions, Datastore):
     clock: Callable[[], float]
     """Clock of ``expire_after``."""
 
-    _state: DatastoreState
     _formatters: Formatters
     _universe: DimensionUniverse
     _constraints_cache: ConstraintsCache
@@ -52,9 +51,6 @@ class FileWing(ContextTransactions, Datastore):
 
     if TYPE_CHECKING:
 
-        def expire(self) -> int:
-            """Remove the datasets older than ``expire_after`` now."""
-
-    def _expire_if_due(self) -> None:
-        if self._expire_after is not None:
-            self.expire()
+        @property
+        def _state(self) -> DatastoreState:
+            """The stored state, with what has expired removed."""
