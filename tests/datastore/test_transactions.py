@@ -211,6 +211,49 @@ def test_undo_log_holds_only_cheap_arguments(datastore, make_ref):
         assert all(event.args == () and event.kwargs == {} for event in transaction._log)
 
 
+@pytest.mark.parametrize("other", ["another thread", "a clone"])
+def test_a_rolled_back_trash_leaves_a_later_trash_of_the_same_id_alone(datastore, registry, make_ref, other):
+    # The undo of a trash must untrash the entry it trashed, not whatever
+    # now carries the dataset ID.
+    ref = make_ref()
+    datastore.put(make_metrics(1), ref)
+    someone_else = (
+        datastore if other == "another thread" else datastore.clone(registry.getDatastoreBridgeManager())
+    )
+
+    def empty_put_again_and_trash():
+        someone_else.emptyTrash()
+        someone_else.put(make_metrics(2), ref)
+        someone_else.trash(ref)
+
+    with pytest.raises(DeliberateError), datastore.transaction():
+        datastore.trash(ref)
+        if other == "another thread":
+            worker = threading.Thread(target=empty_put_again_and_trash)
+            worker.start()
+            worker.join()
+        else:
+            empty_put_again_and_trash()
+        raise DeliberateError
+    assert datastore.trashed_refs() == [ref]
+    assert datastore.get(ref) == make_metrics(2)
+    datastore.emptyTrash()
+    assert not datastore.exists(ref)
+
+
+def test_a_rolled_back_trash_leaves_a_dataset_trashed_again_by_someone_else_alone(datastore, make_ref):
+    ref = make_ref()
+    datastore.put(make_metrics(), ref)
+    with pytest.raises(DeliberateError), datastore.transaction():
+        datastore.trash(ref)
+        worker = threading.Thread(target=lambda: (datastore.emptyTrash(), datastore.put(make_metrics(), ref)))
+        worker.start()
+        worker.join()
+        raise DeliberateError
+    assert datastore.exists(ref)
+    assert datastore.trashed_refs() == []
+
+
 def test_transactions_belong_to_the_asyncio_task_that_opened_them(datastore, make_ref):
     first, second, later = make_ref(), make_ref(), make_ref()
     seen: dict[str, object] = {}

@@ -674,10 +674,10 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         else:
             refs = require_refs(ref, "trash")
         state = self._state
-        newly_trashed = state.move_to_trash(map(dataset_key, refs))
-        if newly_trashed and self._transaction is not None:
+        change = state.move_to_trash(map(dataset_key, refs))
+        if change.keys and self._transaction is not None:
             self._register_undo(
-                f"trash {len(newly_trashed)} datasets", lambda: state.restore_from_trash(newly_trashed)
+                f"trash {len(change.keys)} datasets", lambda: state.restore_from_trash(change)
             )
 
     def emptyTrash(
@@ -946,10 +946,23 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         Raises
         ------
         TypeError
-            Raised if ``snapshot`` is not a `StateSnapshot`.
+            Raised if ``snapshot`` is not a `StateSnapshot`, or (as
+            `UnserializableDatasetError`) if a dataset must be measured for
+            ``capacity_bytes`` and cannot be.
         RuntimeError
             Raised inside a transaction: its undo records would refer to
             datasets the restore replaces.
+        OSError
+            Raised with ``errno.ENOSPC`` if the snapshot's datasets exceed
+            ``capacity_bytes``.
+
+        Notes
+        -----
+        The datasets come back as this datastore would have stored them,
+        whatever the datastore the snapshot came from did: measured against
+        its ``capacity_bytes`` and, with ``expire_after``, each keeping the
+        time it was stored at (on this datastore's clock), or the time of
+        the restore if it had none. On any error nothing changes.
         """
         if not isinstance(snapshot, StateSnapshot):
             raise TypeError(
@@ -957,7 +970,18 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
             )
         if self._transaction is not None:
             raise RuntimeError(f"Cannot restore datastore {self.name} inside a transaction.")
-        self._state.restore(snapshot)
+        self._stored_state.restore(
+            snapshot,
+            capacity=self._capacity,
+            measure=None if self._capacity is None else self._measured_size,
+            now=None if self._expire_after is None else self.clock(),
+        )
+
+    def _measured_size(self, entry: StoredDataset) -> int:
+        """Return the size counted against ``capacity_bytes`` of a stored dataset."""
+        if type(entry.obj) is SerializedDataset:
+            return len(entry.obj.data)
+        return len(self._formatters.serialize(entry.obj, entry.ref, path=artifact_path(entry.ref, "")).data)
 
     # Inspection
 
