@@ -158,8 +158,11 @@ class InstrumentedDatastore(Datastore):
         instrumented : `InstrumentedDatastore`
             The wrapper.
         """
+        # The wrapped datastore's configuration is complete already; merging
+        # the generic datastore defaults around it would only cost time.
         config = DatastoreConfig(
-            {"cls": f"{cls.__module__}.{cls.__qualname__}", _CONTAINER_KEY: [datastore.config.toDict()]}
+            {"cls": f"{cls.__module__}.{cls.__qualname__}", _CONTAINER_KEY: [datastore.config.toDict()]},
+            mergeDefaults=False,
         )
         # The base constructor reads only the universe, and only to parse a
         # constraints entry, which the wrapper's configuration never has.
