@@ -222,6 +222,12 @@ def test_the_faults_marker_wraps_the_datastore_with_a_fault_plan(pytester):
                 butler_datastore.put({"a": 1}, ref)
             assert butler_datastore.wrapped.stored_refs() == []
 
+        @pytest.mark.butler_faults({"operations": "put", "dataset_types": "calexp"})
+        def test_a_single_dataset_type_name(butler_datastore, butler_refs):
+            with pytest.raises(InjectedFaultError):
+                butler_datastore.put({"a": 1}, butler_refs.ref("calexp", storage_class="BtkDict"))
+            butler_datastore.put({"a": 1}, butler_refs.ref("calexp_other", storage_class="BtkDict"))
+
         @pytest.mark.butler_faults({"operations": "exists", "probability": 0.5})
         def test_seeded_by_the_test(butler_datastore, butler_seed):
             assert isinstance(butler_datastore.faults.seed, int)
@@ -248,10 +254,14 @@ def test_the_faults_marker_wraps_the_datastore_with_a_fault_plan(pytester):
         @pytest.mark.butler_faults({"operations": "get", "probability": 2})
         def test_invalid_rule(butler_datastore):
             pass
+
+        @pytest.mark.butler_faults({"operations": "gte"})
+        def test_unknown_operation(butler_datastore):
+            pass
         """
     )
     result = pytester.runpytest("-p", "no:cacheprovider", "--strict-markers")
-    result.assert_outcomes(passed=4, errors=5)
+    result.assert_outcomes(passed=5, errors=6)
     output = result.stdout.str()
     assert "TypeError: The butler_faults marker needs at least one rule" in output
     assert (
@@ -261,6 +271,7 @@ def test_the_faults_marker_wraps_the_datastore_with_a_fault_plan(pytester):
     assert "TypeError: The butler_faults marker has a bad rule {'operation': 'get'}" in output
     assert "TypeError: The butler_faults marker does not know ['sead']" in output
     assert "ValueError: Fault probability must be within [0, 1]; got 2." in output
+    assert "ValueError: Fault operations: unknown operation(s) 'gte'" in output
 
 
 def test_the_faults_seed_follows_the_session_seed(pytester):

@@ -100,7 +100,11 @@ def test_expiry_and_restore_give_space_back(make_datastore, make_ref):
     assert not datastore.exists(ref)
     assert datastore._state.used_bytes == 0
     datastore.restore(snapshot)
-    assert datastore._state.used_bytes == _size({"k": "x" * 80})
+    # Restored with its storage time, so counted until the next operation
+    # finds it expired.
+    assert datastore._stored_state.used_bytes == _size({"k": "x" * 80})
+    assert not datastore.exists(ref)
+    assert datastore._stored_state.used_bytes == 0
 
 
 def test_serialize_mode_counts_its_stored_bytes(make_datastore, make_ref):
@@ -141,3 +145,34 @@ def test_concurrent_puts_never_exceed_the_capacity(make_datastore, make_ref):
     assert len(datastore.stored_refs()) == 25
     assert len(refused) == 55
     assert datastore._state.used_bytes == _size(value) * 25
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+def test_a_restored_snapshot_from_a_datastore_that_never_measured_is_measured(
+    make_datastore, make_ref, isolation
+):
+    unmeasured = make_datastore()
+    refs = [make_ref(storage_class="BtkDict") for _ in range(2)]
+    values = [{"a": "x" * 20}, {"b": "y" * 30}]
+    for value, ref in zip(values, refs, strict=True):
+        unmeasured.put(value, ref)
+    capped = make_datastore(isolation=isolation, capacity_bytes=100)
+    capped.restore(unmeasured.snapshot())
+    assert capped._state.used_bytes == sum(_size(value) for value in values)
+    assert capped._state.index_problems() == []
+    with pytest.raises(OSError, match="No space left") as raised:
+        capped.put({"c": "z" * 40}, make_ref(storage_class="BtkDict"))
+    assert raised.value.errno == errno.ENOSPC
+
+
+def test_a_snapshot_that_does_not_fit_is_refused_and_changes_nothing(capped, make_datastore, make_ref):
+    unmeasured = make_datastore()
+    for _ in range(3):
+        unmeasured.put({"k": "x" * 40}, make_ref(storage_class="BtkDict"))
+    kept = make_ref(storage_class="BtkDict")
+    capped.put({"kept": 1}, kept)
+    with pytest.raises(OSError, match="capacity_bytes=100") as raised:
+        capped.restore(unmeasured.snapshot())
+    assert raised.value.errno == errno.ENOSPC
+    assert capped.stored_refs() == [kept]
+    assert capped._state.used_bytes == _size({"kept": 1})

@@ -1,4 +1,8 @@
-"""Property: with faults injected at random, the state is that of the successful calls."""
+"""Property: with faults injected at random, the state is that of the calls that took effect.
+
+A call failed "before" (or a put failed midway, at "stored") took no effect;
+one failed "after" took its whole effect, and its caller was told it failed.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +21,9 @@ from butler_testkit.factories import installed_storage_classes
 
 POOL = 5
 # A put can fail before it starts, midway (stored, not yet returned) or after
-# it completed; other calls fail before they do anything.
+# it completed; other calls before they do anything or after they are done.
 PUT_POINTS = st.sampled_from([None, "before", "stored", "after"])
-OTHER_POINTS = st.sampled_from([None, "before"])
+OTHER_POINTS = st.sampled_from([None, "before", "after"])
 
 
 class FaultyDatastoreMachine(RuleBasedStateMachine):
@@ -46,15 +50,16 @@ class FaultyDatastoreMachine(RuleBasedStateMachine):
             self._scope.__exit__(None, None, None)
 
     def _call(self, operation, point, call):
-        """Run ``call``, failing at ``point`` if given; return whether it succeeded."""
+        """Run ``call``, failing at ``point`` if given; return whether it took effect."""
         self.datastore.faults = None if point is None else FaultPlan(Fault(operation, point=point))
         try:
             call()
         except InjectedFaultError:
             assert point is not None, "a fault fired although none was planned"
-            return False
+            return point == "after"
         finally:
             self.datastore.faults = None
+        assert point is None, f"a fault planned at {point!r} did not fire"
         return True
 
     @rule(index=st.integers(0, POOL - 1), value=st.integers(0, 99), point=PUT_POINTS)
@@ -75,8 +80,9 @@ class FaultyDatastoreMachine(RuleBasedStateMachine):
                 self.datastore.get(ref)
             return
         result = []
-        if self._call("get", point, lambda: result.append(self.datastore.get(ref))):
-            assert result == [self.stored[ref.id]]
+        self._call("get", point, lambda: result.append(self.datastore.get(ref)))
+        # A get failed after reading has nothing to hand back.
+        assert result == ([] if point else [self.stored[ref.id]])
 
     @rule(indices=st.sets(st.integers(0, POOL - 1)), point=OTHER_POINTS)
     def trash(self, indices, point):

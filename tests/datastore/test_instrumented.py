@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import threading
 import time
+import weakref
 
 import pytest
 from lsst.daf.butler import Butler, Config, DatasetType
 from lsst.daf.butler.datastore import Datastore, DatastoreConfig, DatastoreValidationError
+from lsst.resources import ResourcePath
 
 from butler_testkit import (
     Fault,
@@ -17,6 +21,8 @@ from butler_testkit import (
     InstrumentedDatastore,
     Journal,
 )
+from butler_testkit.datastore._exceptions import detached_copy
+from butler_testkit.datastore._faults import OPERATIONS
 from tests._helpers import UPSTREAM_IN_MEMORY, make_metrics
 
 
@@ -100,11 +106,82 @@ class TestFaultPlans:
             ({"operations": "put", "latency": -1}, ValueError, "latency must not be negative"),
             ({"operations": "put", "error": None}, ValueError, "an error to raise, a latency"),
             ({"operations": "put", "error": "boom"}, TypeError, "exception or exception class"),
+            ({"operations": "pt"}, ValueError, "Fault operations: unknown operation.s. 'pt'"),
+            ({"operations": ["put", 3]}, TypeError, "Fault operations must hold strings"),
+            ({"operations": 3}, TypeError, "Fault operations must be a string or a collection"),
+            (
+                {"operations": "get", "point": "stored"},
+                ValueError,
+                "midway through put; it cannot apply to get",
+            ),
+            ({"operations": ["put", "forget"], "point": "stored"}, ValueError, "cannot apply to forget"),
+            ({"operations": "put", "dataset_types": []}, ValueError, "dataset_types is empty"),
+            (
+                {"operations": "put", "dataset_types": [b"calexp"]},
+                TypeError,
+                "dataset_types must hold strings",
+            ),
+            ({"operations": "put", "dataset_ids": "visit 3"}, ValueError, "dataset_ids: 'visit 3' is not"),
+            ({"operations": "put", "dataset_ids": [3]}, TypeError, "dataset_ids must hold UUIDs"),
+            ({"operations": "put", "dataset_ids": 3}, TypeError, "dataset_ids must be a UUID"),
+            ({"operations": "put", "dataset_ids": []}, ValueError, "dataset_ids is empty"),
+            ({"operations": "put", "data_id": ["visit"]}, TypeError, "data_id must be a mapping"),
+            ({"operations": "put", "nth": 1.5}, TypeError, "nth must be an integer"),
+            ({"operations": "put", "times": True}, TypeError, "times must be an integer"),
+            ({"operations": "put", "probability": "0.5"}, TypeError, "probability must be a number"),
+            ({"operations": "put", "probability": float("nan")}, ValueError, r"within \[0, 1\]"),
+            ({"operations": "put", "latency": float("nan")}, ValueError, "latency must be a finite number"),
+            ({"operations": "put", "latency": float("inf")}, ValueError, "latency must be a finite number"),
+            ({"operations": "put", "latency": "1"}, TypeError, "latency must be a number"),
         ],
     )
     def test_inconsistent_rules_are_refused(self, kwargs, error, message):
         with pytest.raises(error, match=message):
             Fault(**kwargs)
+
+    def test_a_single_dataset_type_or_id_may_be_given_as_a_string(self, wrapped, make_ref):
+        calexp = make_ref(name="calexp")
+        wrapped.faults = FaultPlan(
+            Fault("put", dataset_types="calexp"), Fault("get", dataset_ids=str(calexp.id))
+        )
+        with pytest.raises(InjectedFaultError):
+            wrapped.put(make_metrics(), calexp)
+        wrapped.put(make_metrics(), make_ref(name="metric"))
+        wrapped.faults = FaultPlan(Fault("get", dataset_ids=str(make_ref().id)))
+        assert wrapped.faults.faults[0].dataset_ids == frozenset(wrapped.faults.faults[0].dataset_ids)
+
+    def test_every_operation_a_rule_can_name_is_one_the_wrapper_records(
+        self, make_datastore, make_ref, tmp_path
+    ):
+        store = InstrumentedDatastore.wrap(make_datastore())
+        ref = make_ref()
+        calls = [
+            lambda: store.put(make_metrics(), ref),
+            lambda: store.put_new(make_metrics(), make_ref()),
+            lambda: store.get(ref),
+            lambda: store.exists(ref),
+            lambda: store.knows(ref),
+            lambda: store.knows_these([ref]),
+            lambda: store.mexists([ref]),
+            lambda: store.getURIs(ref),
+            lambda: store.getURI(ref),
+            lambda: store.getManyURIs([ref]),
+            lambda: store.trash(ref),
+            lambda: store.emptyTrash(refs=[]),
+            lambda: store.remove(ref),
+            lambda: store.forget([ref]),
+            lambda: store.transfer(make_datastore(), ref),
+            lambda: store.ingest(),
+            lambda: store.ingest_zip(ResourcePath(tmp_path / "none.zip"), "copy"),
+            lambda: store.retrieveArtifacts([], ResourcePath(tmp_path, forceDirectory=True)),
+            lambda: store.transfer_from({}, []),
+            lambda: store.import_records({}),
+            lambda: store.export_records([]),
+        ]
+        for call in calls:
+            with contextlib.suppress(Exception):
+                call()
+        assert {entry.operation for entry in store.journal} == OPERATIONS
 
     def test_a_plan_takes_only_faults(self):
         with pytest.raises(TypeError, match="Fault rules"):
@@ -181,8 +258,8 @@ class TestFaultPlans:
 
 
 class TestConsistencyAfterFaults:
-    @pytest.mark.parametrize("point", ["before", "stored", "after"])
-    def test_a_failed_put_leaves_nothing_stored(self, wrapped, make_ref, point):
+    @pytest.mark.parametrize("point", ["before", "stored"])
+    def test_a_put_failed_before_or_midway_leaves_nothing_stored(self, wrapped, make_ref, point):
         wrapped.faults = FaultPlan(Fault("put", point=point))
         ref = make_ref()
         with pytest.raises(InjectedFaultError):
@@ -190,6 +267,74 @@ class TestConsistencyAfterFaults:
         assert not wrapped.wrapped.exists(ref)
         wrapped.faults = None
         wrapped.put(make_metrics(), ref)  # and it can be put afterwards
+        assert wrapped.get(ref) == make_metrics()
+
+    def test_a_put_failed_after_it_completed_stays_stored(self, wrapped, make_ref):
+        # A lost reply: the caller is told the put failed, and it did not.
+        wrapped.faults = FaultPlan(Fault("put", point="after"))
+        ref = make_ref()
+        with pytest.raises(InjectedFaultError):
+            wrapped.put(make_metrics(), ref)
+        assert wrapped.wrapped.get(ref) == make_metrics()
+
+    @pytest.mark.parametrize(
+        ("operation", "point", "exists", "exists_once_emptied"),
+        [
+            ("trash", "before", True, True),
+            ("emptyTrash", "before", True, False),
+            ("remove", "before", True, True),
+            ("forget", "before", True, True),
+            ("trash", "after", True, False),
+            ("emptyTrash", "after", False, False),
+            ("remove", "after", False, False),
+            ("forget", "after", False, False),
+        ],
+    )
+    def test_a_deletion_failed_before_changes_nothing_and_after_is_done(
+        self, wrapped, make_ref, operation, point, exists, exists_once_emptied
+    ):
+        ref = make_ref()
+        wrapped.put(make_metrics(), ref)
+        if operation == "emptyTrash":
+            wrapped.trash(ref)
+        calls = {
+            "trash": lambda: wrapped.trash(ref),
+            "emptyTrash": lambda: wrapped.emptyTrash(),
+            "remove": lambda: wrapped.remove(ref),
+            "forget": lambda: wrapped.forget([ref]),
+        }
+        wrapped.faults = FaultPlan(Fault(operation, point=point))
+        with pytest.raises(InjectedFaultError):
+            calls[operation]()
+        inner = wrapped.wrapped
+        assert inner.exists(ref) is exists
+        inner.emptyTrash()
+        assert inner.exists(ref) is exists_once_emptied
+
+    def test_an_nth_rule_counts_each_put_once(self, wrapped, make_ref):
+        wrapped.faults = FaultPlan(Fault("put", nth=2, point="after"))
+        wrapped.put(make_metrics(), make_ref())
+        with pytest.raises(InjectedFaultError):
+            wrapped.put(make_metrics(), make_ref())
+
+    def test_a_failed_put_inside_a_transaction_rolls_back_cleanly(self, wrapped, make_ref):
+        earlier, failing = make_ref(), make_ref()
+        wrapped.faults = FaultPlan(Fault("put", dataset_ids=[failing.id], point="after"))
+        with pytest.raises(InjectedFaultError), wrapped.transaction():
+            wrapped.put(make_metrics(), earlier)
+            wrapped.put(make_metrics(), failing)
+        assert not wrapped.wrapped.exists(earlier)
+        assert not wrapped.wrapped.exists(failing)
+
+    def test_a_read_fault_after_the_call_changes_nothing(self, wrapped, make_ref):
+        ref = make_ref()
+        wrapped.put(make_metrics(), ref)
+        wrapped.faults = FaultPlan(Fault(["get", "exists"], point="after", times=2))
+        with pytest.raises(InjectedFaultError):
+            wrapped.get(ref)
+        with pytest.raises(InjectedFaultError):
+            wrapped.exists(ref)
+        wrapped.faults = None
         assert wrapped.get(ref) == make_metrics()
 
     def test_the_stored_point_is_inside_our_put(self, make_datastore, make_ref, monkeypatch):
@@ -271,25 +416,6 @@ def _try_put(datastore, ref):
         return type(err).__name__
     return "ok"
 
-    def test_a_failed_put_inside_a_transaction_rolls_back_cleanly(self, wrapped, make_ref):
-        earlier, failing = make_ref(), make_ref()
-        wrapped.faults = FaultPlan(Fault("put", dataset_ids=[failing.id], point="after"))
-        with pytest.raises(InjectedFaultError), wrapped.transaction():
-            wrapped.put(make_metrics(), earlier)
-            wrapped.put(make_metrics(), failing)
-        assert not wrapped.wrapped.exists(earlier)
-        assert not wrapped.wrapped.exists(failing)
-
-    def test_a_read_fault_after_the_call_changes_nothing(self, wrapped, make_ref):
-        ref = make_ref()
-        wrapped.put(make_metrics(), ref)
-        wrapped.faults = FaultPlan(Fault(["get", "trash"], point="after", times=2))
-        with pytest.raises(InjectedFaultError):
-            wrapped.get(ref)
-        with pytest.raises(InjectedFaultError):
-            wrapped.trash(ref)
-        assert wrapped.wrapped.exists(ref)
-
 
 class TestConfiguration:
     def test_built_from_configuration(self, registry, make_ref):
@@ -344,6 +470,63 @@ class TestConfiguration:
             clone = butler.clone()
             assert isinstance(clone._datastore, InstrumentedDatastore)
             assert clone._datastore.journal is datastore.journal
+
+
+class OddError(Exception):
+    """An exception whose constructor does not take back its own arguments."""
+
+    def __init__(self, *, code):
+        super().__init__(f"odd {code}")
+        self.code = code
+
+
+class TestNothingKeepsAFailedPutsDataset:
+    def _fail_a_put(self, store, ref):
+        stored = make_metrics()
+        alive = weakref.ref(stored)
+        try:
+            store.put(stored, ref)
+        except Exception as err:
+            raised = err
+        else:
+            pytest.fail("the put did not fail")
+        # The caller's exception keeps its traceback, for debugging.
+        assert raised.__traceback__ is not None
+        del stored, raised
+        gc.collect()
+        return alive
+
+    def test_the_journal_keeps_the_error_but_not_the_dataset(self, make_datastore, make_ref):
+        store = InstrumentedDatastore.wrap(make_datastore(isolation="reference"))
+        store.put(make_metrics(), ref := make_ref())
+        alive = self._fail_a_put(store, ref)
+        assert alive() is None
+        (_, failed) = store.journal.entries
+        assert isinstance(failed.error, FileExistsError) and str(ref.id) in str(failed.error)
+        assert failed.error.__traceback__ is None and failed.outcome == "FileExistsError"
+
+    def test_a_rule_keeps_its_exception_free_of_tracebacks(self, make_datastore, make_ref):
+        rule = Fault("put", error=OddError(code=7), point="stored")
+        store = InstrumentedDatastore.wrap(make_datastore(isolation="reference"), faults=FaultPlan(rule))
+        alive = self._fail_a_put(store, make_ref())
+        assert alive() is None
+        assert rule.error.__traceback__ is None
+        (failed,) = store.journal.entries
+        assert isinstance(failed.error, OddError) and failed.error.code == 7
+
+    def test_a_detached_error_keeps_its_chain_without_tracebacks(self):
+        try:
+            try:
+                raise KeyError("inner")
+            except KeyError as inner:
+                raise FileNotFoundError(2, "missing", "x.json") from inner
+        except FileNotFoundError as err:
+            raised = err
+        copied = detached_copy(raised)
+        assert (type(copied), copied.errno, copied.filename) == (FileNotFoundError, 2, "x.json")
+        assert copied.__traceback__ is None and copied.__cause__.__traceback__ is None
+        assert copied.__cause__.args == ("inner",) and copied.__suppress_context__
+        assert raised.__traceback__ is not None
 
 
 def test_journal_standalone():

@@ -21,21 +21,22 @@ def _trashed_keys(state):
 
 
 def test_move_to_trash_reports_only_what_it_trashed(state):
-    assert state.move_to_trash([1, 2, 99]) == [1, 2]
-    assert state.move_to_trash([2, 3, 3]) == [3]
+    assert state.move_to_trash([1, 2, 99]).keys == [1, 2]
+    assert state.move_to_trash([2, 3, 3]).keys == [3]
     assert sorted(_trashed_keys(state)) == [1, 2, 3]
 
 
 def test_restore_takes_datasets_out_of_the_trash(state):
-    state.move_to_trash([1, 2])
-    state.restore_from_trash([2, 7])
+    state.move_to_trash([1])
+    state.restore_from_trash(state.move_to_trash([2, 7]))
     assert _trashed_keys(state) == [1]
     assert [entry.ref for entry in state.trashed()] == [state.datasets[1].ref]
 
 
 def test_trash_order_and_duplicates(state):
-    state.move_to_trash([5, 1])
-    state.restore_from_trash([5])
+    change = state.move_to_trash([5])
+    state.move_to_trash([1])
+    state.restore_from_trash(change)
     state.move_to_trash([5])
     # 5 was logged twice; it is listed (where first trashed), and removed, once.
     assert state.trashed() == [state.datasets[5], state.datasets[1]]
@@ -96,8 +97,7 @@ def test_the_log_is_compacted_when_stale_entries_pile_up(make_ref):
 
 def test_the_log_is_compacted_after_untrashing(state):
     for _ in range(_COMPACTION_SLACK):
-        state.move_to_trash([1])
-        state.restore_from_trash([1])
+        state.restore_from_trash(state.move_to_trash([1]))
     assert state.trash_log_length() <= _COMPACTION_SLACK + 1
     assert state.trashed() == []
 
@@ -105,6 +105,37 @@ def test_the_log_is_compacted_after_untrashing(state):
 def test_live_trash_survives_compaction(state):
     state.move_to_trash([2])
     for _ in range(_COMPACTION_SLACK + 5):
-        state.move_to_trash([3])
-        state.restore_from_trash([3])
+        state.restore_from_trash(state.move_to_trash([3]))
     assert state.trashed() == [state.datasets[2]]
+
+
+def test_add_all_names_a_dataset_given_twice_as_given_twice(make_ref):
+    state = DatastoreState()
+    stored, repeated = make_ref(), make_ref()
+    state.add(stored.id.int, StoredDataset(object(), stored))
+    twice = [StoredDataset(object(), repeated), StoredDataset(object(), repeated)]
+    with pytest.raises(FileExistsError) as raised:
+        state.add_all(twice)
+    message = str(raised.value)
+    assert "given more than once" in message and "already stored" not in message
+    with pytest.raises(FileExistsError, match=r"are already stored.*are given more"):
+        state.add_all([StoredDataset(object(), stored), *twice])
+    assert list(state.datasets) == [stored.id.int]
+
+
+def test_every_way_out_leaves_the_indexes_consistent(make_ref):
+    state = DatastoreState()
+    refs = [make_ref() for _ in range(12)]
+    for number, ref in enumerate(refs):
+        state.add(number, StoredDataset(object(), ref, stored_at=float(number), size=number))
+    state.move_to_trash([0, 1, 2, 3])
+    state.pop_trash([0])
+    state.pop_trash(None)
+    removed = state.pop([4, 5])
+    state.discard(6, state.datasets[6])
+    state.expire(7.0)
+    assert state.index_problems() == []
+    state.put_back(removed)
+    assert state.index_problems() == []
+    assert sorted(state.datasets) == [4, 5, 8, 9, 10, 11]
+    assert state.used_bytes == 4 + 5 + 8 + 9 + 10 + 11

@@ -7,6 +7,7 @@ ours fixes, and prove that the tests can fail.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 
@@ -208,3 +209,112 @@ def test_undo_log_holds_only_cheap_arguments(datastore, make_ref):
         datastore.trash(refs)
         datastore.forget(refs[:1])
         assert all(event.args == () and event.kwargs == {} for event in transaction._log)
+
+
+@pytest.mark.parametrize("other", ["another thread", "a clone"])
+def test_a_rolled_back_trash_leaves_a_later_trash_of_the_same_id_alone(datastore, registry, make_ref, other):
+    # The undo of a trash must untrash the entry it trashed, not whatever
+    # now carries the dataset ID.
+    ref = make_ref()
+    datastore.put(make_metrics(1), ref)
+    someone_else = (
+        datastore if other == "another thread" else datastore.clone(registry.getDatastoreBridgeManager())
+    )
+
+    def empty_put_again_and_trash():
+        someone_else.emptyTrash()
+        someone_else.put(make_metrics(2), ref)
+        someone_else.trash(ref)
+
+    with pytest.raises(DeliberateError), datastore.transaction():
+        datastore.trash(ref)
+        if other == "another thread":
+            worker = threading.Thread(target=empty_put_again_and_trash)
+            worker.start()
+            worker.join()
+        else:
+            empty_put_again_and_trash()
+        raise DeliberateError
+    assert datastore.trashed_refs() == [ref]
+    assert datastore.get(ref) == make_metrics(2)
+    datastore.emptyTrash()
+    assert not datastore.exists(ref)
+
+
+def test_a_rolled_back_trash_leaves_a_dataset_trashed_again_by_someone_else_alone(datastore, make_ref):
+    ref = make_ref()
+    datastore.put(make_metrics(), ref)
+    with pytest.raises(DeliberateError), datastore.transaction():
+        datastore.trash(ref)
+        worker = threading.Thread(target=lambda: (datastore.emptyTrash(), datastore.put(make_metrics(), ref)))
+        worker.start()
+        worker.join()
+        raise DeliberateError
+    assert datastore.exists(ref)
+    assert datastore.trashed_refs() == []
+
+
+def test_transactions_belong_to_the_asyncio_task_that_opened_them(datastore, make_ref):
+    first, second, later = make_ref(), make_ref(), make_ref()
+    seen: dict[str, object] = {}
+
+    async def both():
+        first_put, second_put, first_done = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+        async def fails_after_waiting():
+            try:
+                with datastore.transaction() as mine:
+                    datastore.put(make_metrics(), first)
+                    first_put.set()
+                    await second_put.wait()  # the other task opens its transaction meanwhile
+                    seen["first"] = datastore._transaction is mine
+                    raise DeliberateError
+            finally:
+                first_done.set()
+
+        async def commits_after_waiting():
+            await first_put.wait()
+            with datastore.transaction() as mine:
+                datastore.put(make_metrics(), second)
+                second_put.set()
+                await first_done.wait()  # the first task rolls back meanwhile
+                seen["second"] = datastore._transaction is mine
+
+        results = await asyncio.gather(fails_after_waiting(), commits_after_waiting(), return_exceptions=True)
+        assert isinstance(results[0], DeliberateError) and results[1] is None
+        seen["after"] = datastore._transaction
+
+    asyncio.run(both())
+    assert seen == {"first": True, "second": True, "after": None}
+    assert not datastore.exists(first)
+    assert datastore.exists(second)
+    # Nothing is left current to record later puts in.
+    assert datastore._transaction is None
+    datastore.put(make_metrics(), later)
+    assert datastore._transaction is None
+
+
+def test_the_transaction_attribute_is_that_of_the_calling_task(datastore):
+    # daf_butler's datastores read and assign ``_transaction``; both act on
+    # the caller's own thread or task.
+    async def both():
+        opened, looked = asyncio.Event(), asyncio.Event()
+
+        async def opens_and_looks():
+            with datastore.transaction() as mine:
+                opened.set()
+                await looked.wait()
+                return datastore._transaction is mine
+
+        async def looks_meanwhile():
+            await opened.wait()
+            try:
+                return datastore._transaction
+            finally:
+                looked.set()
+
+        return await asyncio.gather(opens_and_looks(), looks_meanwhile())
+
+    assert asyncio.run(both()) == [True, None]
+    datastore._transaction = None
+    assert datastore._transaction is None

@@ -149,8 +149,22 @@ class ArtifactDirectory:
         datasets : `~collections.abc.Mapping` [`int`, `StoredDataset`]
             What is stored now.
         """
-        stale = [key for key, known in self._files.items() if datasets.get(key) is not known[0]]
-        self.discard(stale)
+        self.discard(self.stale(datasets))
+
+    def stale(self, datasets: Mapping[int, StoredDataset]) -> list[int]:
+        """Return the keys of the files whose datasets are no longer the ones stored.
+
+        Parameters
+        ----------
+        datasets : `~collections.abc.Mapping` [`int`, `StoredDataset`]
+            What is stored now.
+
+        Returns
+        -------
+        keys : `list` [`int`]
+            Integer dataset IDs of files that `discard_stale` would delete.
+        """
+        return [key for key, known in self._files.items() if datasets.get(key) is not known[0]]
 
     def release(self) -> None:
         """Delete the directory and everything in it; it is made again if needed."""

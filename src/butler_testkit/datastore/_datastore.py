@@ -29,17 +29,18 @@ from lsst.daf.butler.datastore import (
 )
 from lsst.resources import ResourcePath, ResourcePathExpression
 
+from ._artifact_paths import artifact_path
 from ._constraints import ConstraintsCache, constraint_lookup_keys
 from ._file_exports import FileExports
 from ._file_imports import FileImports
 from ._isolation import Isolation
 from ._refs import dataset_key, require_ref, require_refs
-from ._serialization import Formatters
+from ._serialization import Formatters, SerializedDataset
 from ._shared import shared_state_for
 from ._state import DatastoreState, StateSnapshot, StoredDataset
 from ._storage_policy import storage_policy
 from ._stored_point import StoredCheck, checking_stored_point, stored_point_check
-from ._transactions import ThreadTransactions
+from ._transactions import ContextTransactions
 from ._uris import DatasetUris
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ _instance_numbers = itertools.count(1)
 _DEFAULT_NAME_PREFIX = "InMemoryDatastore@"
 
 
-class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore):
+class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore):
     """A datastore that keeps every dataset in memory.
 
     A drop-in replacement for
@@ -97,9 +98,10 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
       mutating a retrieved or a put object never changes what is stored.
     - Putting a dataset ID that is already stored raises `FileExistsError`
       and leaves the stored dataset alone.
-    - Transactions nest correctly, belong to the thread that opened them, log
-      nothing on an ordinary rollback and record nothing outside a
-      transaction. ``forget`` inside a transaction is undone by a rollback.
+    - Transactions nest correctly, belong to the thread or asyncio task that
+      opened them, log nothing on an ordinary rollback and record nothing
+      outside a transaction; an undo undoes only its own change. ``forget``
+      inside a transaction is undone by a rollback.
     - ``forget``, ``remove`` and ``emptyTrash`` release every reference to
       the stored object, and ``emptyTrash(refs=[])`` removes nothing.
     - Clones share one state for life, keep the same name, and see the same
@@ -130,7 +132,7 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
         super().__init__(config, bridgeManager)
         self.name = self._name_from_config(config)
         self.isolation = Isolation.from_config(config.get("isolation"))
-        self._state = state if state is not None else DatastoreState()
+        self._stored_state = state if state is not None else DatastoreState()
         self._expire_after = _positive_seconds(config.get("expire_after"), "expire_after")
         self._capacity = _positive_bytes(config.get("capacity_bytes"), "capacity_bytes")
         self._universe = bridgeManager.universe
@@ -157,7 +159,20 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
         """
         if self._expire_after is None:
             return 0
-        return self._state.expire(self.clock() - self._expire_after)
+        return self._stored_state.expire(self.clock() - self._expire_after)
+
+    @property
+    def _state(self) -> DatastoreState:
+        """The stored state, with what has expired removed.
+
+        The one place expiry happens: every operation reaches the stored
+        datasets through here, so none can see a dataset past its age.
+        """
+        state = self._stored_state
+        expire_after = self._expire_after
+        if expire_after is not None:
+            state.expire(self.clock() - expire_after)
+        return state
 
     @property
     def name(self) -> str:
@@ -277,8 +292,6 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
         return self._is_stored(ref, "exists")
 
     def _is_stored(self, ref: DatasetRef, operation: str) -> bool:
-        if self._expire_after is not None:
-            self.expire()
         return dataset_key(require_ref(ref, operation)) in self._state.datasets
 
     def knows_these(self, refs: Iterable[DatasetRef]) -> dict[DatasetRef, bool]:
@@ -317,16 +330,12 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
         return self._stored_flags(refs, "mexists")
 
     def _stored_flags(self, refs: Iterable[DatasetRef], operation: str) -> dict[DatasetRef, bool]:
-        if self._expire_after is not None:
-            self.expire()
         stored = self._state.datasets
         return {ref: dataset_key(ref) in stored for ref in require_refs(refs, operation)}
 
     # Reading
 
     def _stored_entry(self, ref: DatasetRef, operation: str) -> StoredDataset:
-        if self._expire_after is not None:
-            self.expire()
         entry = self._state.datasets.get(dataset_key(require_ref(ref, operation)))
         if entry is None:
             raise FileNotFoundError(f"Dataset {ref} is not stored in datastore {self.name}.")
@@ -440,8 +449,6 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
         Nothing is stored when an error is raised. Inside a transaction a
         rollback removes the dataset again.
         """
-        if self._expire_after is not None:
-            self.expire()
         ref = require_ref(ref, "put")
         dataset_type = ref.datasetType
         if dataset_type.isComponent():
@@ -559,8 +566,6 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
         FileNotFoundError
             Raised if the dataset is not stored and ``predict`` is `False`.
         """
-        if self._expire_after is not None:
-            self.expire()
         ref = require_ref(ref, "getURIs")
         entry = self._state.datasets.get(dataset_key(ref))
         if entry is not None:
@@ -627,8 +632,6 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
         emptied. Inside a transaction a rollback takes the datasets this call
         trashed out of the trash again.
         """
-        if self._expire_after is not None:
-            self.expire()
         if isinstance(ref, DatasetRef):
             refs = [ref]
             if dataset_key(ref) not in self._state.datasets:
@@ -640,10 +643,10 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
         else:
             refs = require_refs(ref, "trash")
         state = self._state
-        newly_trashed = state.move_to_trash(map(dataset_key, refs))
-        if newly_trashed and self._transaction is not None:
+        change = state.move_to_trash(map(dataset_key, refs))
+        if change.keys and self._transaction is not None:
             self._register_undo(
-                f"trash {len(newly_trashed)} datasets", lambda: state.restore_from_trash(newly_trashed)
+                f"trash {len(change.keys)} datasets", lambda: state.restore_from_trash(change)
             )
 
     def emptyTrash(
@@ -679,8 +682,6 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
         Irreversible, even inside a transaction, as deleting files is. Every
         reference to the removed objects is released.
         """
-        if self._expire_after is not None:
-            self.expire()
         selected = None if refs is None else [dataset_key(r) for r in require_refs(refs, "emptyTrash")]
         if dry_run:
             count = len(self._state.trashed(selected))
@@ -707,8 +708,6 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
         -----
         Irreversible, even inside a transaction.
         """
-        if self._expire_after is not None:
-            self.expire()
         ref = require_ref(ref, "remove")
         if not self._state.pop([dataset_key(ref)]):
             raise FileNotFoundError(
@@ -736,8 +735,6 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
         datasets back. Outside a transaction every reference to the objects
         is released at once.
         """
-        if self._expire_after is not None:
-            self.expire()
         keys = [dataset_key(r) for r in require_refs(refs, "forget")]
         state = self._state
         removed = state.pop(keys)
@@ -900,8 +897,6 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
             ...
             datastore.restore(baseline)
         """
-        if self._expire_after is not None:
-            self.expire()
         return self._state.snapshot()
 
     def restore(self, snapshot: StateSnapshot) -> None:
@@ -917,10 +912,23 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
         Raises
         ------
         TypeError
-            Raised if ``snapshot`` is not a `StateSnapshot`.
+            Raised if ``snapshot`` is not a `StateSnapshot`, or (as
+            `UnserializableDatasetError`) if a dataset must be measured for
+            ``capacity_bytes`` and cannot be.
         RuntimeError
             Raised inside a transaction: its undo records would refer to
             datasets the restore replaces.
+        OSError
+            Raised with ``errno.ENOSPC`` if the snapshot's datasets exceed
+            ``capacity_bytes``.
+
+        Notes
+        -----
+        The datasets come back as this datastore would have stored them,
+        whatever the datastore the snapshot came from did: measured against
+        its ``capacity_bytes`` and, with ``expire_after``, each keeping the
+        time it was stored at (on this datastore's clock), or the time of
+        the restore if it had none. On any error nothing changes.
         """
         if not isinstance(snapshot, StateSnapshot):
             raise TypeError(
@@ -928,7 +936,21 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
             )
         if self._transaction is not None:
             raise RuntimeError(f"Cannot restore datastore {self.name} inside a transaction.")
-        self._state.restore(snapshot)
+        self._stored_state.restore(
+            snapshot,
+            capacity=self._capacity,
+            measure=None if self._capacity is None else self._measured_size,
+            now=None if self._expire_after is None else self.clock(),
+        )
+
+    def _measured_size(self, entry: StoredDataset) -> int:
+        """Return the size counted against ``capacity_bytes`` of a stored dataset."""
+        if type(entry.obj) is SerializedDataset:
+            return len(entry.obj.data)
+        # What is stored may be a private form of the dataset: measure the
+        # dataset it reads back as, as a put would have.
+        whole = self._storage.read(entry, entry.ref, None)
+        return len(self._formatters.serialize(whole, entry.ref, path=artifact_path(entry.ref, "")).data)
 
     # Inspection
 
@@ -940,10 +962,9 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
         refs : `list` [`~lsst.daf.butler.DatasetRef`]
             The references the datasets were put with, in storage order.
         """
-        if self._expire_after is not None:
-            self.expire()
-        with self._state.lock:
-            return [entry.ref for entry in self._state.datasets.values()]
+        state = self._state
+        with state.lock:
+            return [entry.ref for entry in state.datasets.values()]
 
     def trashed_refs(self) -> list[DatasetRef]:
         """Return the references of the datasets in the trash.
@@ -953,8 +974,6 @@ class InMemoryDatastore(FileImports, FileExports, ThreadTransactions, Datastore)
         refs : `list` [`~lsst.daf.butler.DatasetRef`]
             Trashed datasets, which still exist until the trash is emptied.
         """
-        if self._expire_after is not None:
-            self.expire()
         return [entry.ref for entry in self._state.trashed()]
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ("Fault", "FaultPlan", "InjectedFaultError")
+__all__ = ("OPERATIONS", "Fault", "FaultPlan", "InjectedFaultError")
 
 import dataclasses
+import math
 import random
 import threading
 import time
@@ -14,8 +15,40 @@ from typing import Any, Literal
 
 from lsst.daf.butler import DatasetRef
 
+from ._exceptions import detached_copy
+
 FaultPoint = Literal["before", "stored", "after"]
 _POINTS = ("before", "stored", "after")
+
+OPERATIONS = frozenset(
+    {
+        "put",
+        "put_new",
+        "get",
+        "exists",
+        "knows",
+        "knows_these",
+        "mexists",
+        "getURIs",
+        "getURI",
+        "getManyURIs",
+        "trash",
+        "emptyTrash",
+        "remove",
+        "forget",
+        "transfer",
+        "ingest",
+        "ingest_zip",
+        "retrieveArtifacts",
+        "transfer_from",
+        "import_records",
+        "export_records",
+    }
+)
+"""The operations a `Fault` can name: those `InstrumentedDatastore` records."""
+
+# Operations that can fail at point "stored": a put, midway.
+_STORED_POINT_OPERATIONS = frozenset({"put"})
 
 
 class InjectedFaultError(RuntimeError):
@@ -29,11 +62,16 @@ class Fault:
     Parameters
     ----------
     operations : `str` or `~collections.abc.Collection` [`str`]
-        Datastore methods the rule applies to (``put``, ``get``, ...).
-    dataset_types : `~collections.abc.Collection` [`str`], optional
+        Datastore methods the rule applies to: one or more of ``put``,
+        ``put_new``, ``get``, ``exists``, ``knows``, ``knows_these``,
+        ``mexists``, ``getURIs``, ``getURI``, ``getManyURIs``, ``trash``,
+        ``emptyTrash``, ``remove``, ``forget``, ``transfer``, ``ingest``,
+        ``ingest_zip``, ``retrieveArtifacts``, ``transfer_from``,
+        ``import_records`` and ``export_records``.
+    dataset_types : `str` or `~collections.abc.Collection` [`str`], optional
         Only calls about these dataset types (a parent name matches its
-        components).
-    dataset_ids : `~collections.abc.Collection` [`uuid.UUID` or `str`], optional
+        components); a single name may be given as a string.
+    dataset_ids : `uuid.UUID`, `str` or `~collections.abc.Collection` thereof, optional
         Only calls about these datasets.
     data_id : `~collections.abc.Mapping` [`str`, `object`], optional
         Only calls about datasets whose data ID has these values.
@@ -53,23 +91,32 @@ class Fault:
         Seconds to sleep before raising (or before the call, without an
         error).
     point : ``"before"``, ``"stored"`` or ``"after"``, optional
-        When to fail: before the call does anything (default); midway
-        through a ``put``, after the object is stored and before the put
-        completes (datastores with a
-        `~butler_testkit.datastore.StoredPointHook`, such as
-        `~butler_testkit.InMemoryDatastore`; others treat it as
-        ``"after"``); or after the call has succeeded. A ``put`` that fails
-        at ``"stored"`` or ``"after"`` is undone, so nothing is left half
-        stored.
+        When to fail. ``"before"`` (the default): before the call does
+        anything, so it changes nothing. ``"stored"``, for ``put`` only:
+        midway, after the object is stored and before the put completes;
+        the put is undone, so it changes nothing either (inside the put
+        for datastores with a `~butler_testkit.datastore.StoredPointHook`,
+        such as `~butler_testkit.InMemoryDatastore`; others store, then
+        fail and remove the dataset again). ``"after"``: after the call has
+        succeeded, as when a reply is lost on its way back; the call's
+        changes stay, and the caller is told it failed.
 
     Raises
     ------
-    ValueError
-        Raised for an inconsistent rule: no operations, an unknown point, a
-        probability outside [0, 1], both ``nth`` and ``probability``, a
-        non-positive ``nth`` or ``times``, or neither an error nor a latency.
     TypeError
-        Raised if ``error`` is not an exception.
+        Raised, naming the field, if a field has the wrong type: an
+        operation or dataset type that is not a string, a dataset ID that
+        is neither a `uuid.UUID` nor a string, a data ID that is not a
+        mapping, a count that is not an integer, a probability or latency
+        that is not a number, or an ``error`` that is not an exception.
+    ValueError
+        Raised, naming the field, for a value that could never fire or
+        makes no sense: no operations or an unknown one, an empty selection
+        of dataset types or IDs, an unparseable dataset ID, an unknown
+        point or ``"stored"`` for an operation other than ``put``, a
+        probability outside [0, 1], both ``nth`` and ``probability``, a
+        non-positive ``nth`` or ``times``, a negative or non-finite latency,
+        or neither an error nor a latency.
     """
 
     operations: Collection[str]
@@ -84,20 +131,52 @@ class Fault:
     point: FaultPoint = "before"
 
     def __post_init__(self) -> None:
-        operations = (self.operations,) if isinstance(self.operations, str) else tuple(self.operations)
-        object.__setattr__(self, "operations", frozenset(operations))
+        operations = _names(self.operations, "operations")
         if not operations:
             raise ValueError("A Fault needs at least one operation.")
+        unknown = sorted(operations - OPERATIONS)
+        if unknown:
+            raise ValueError(
+                f"Fault operations: unknown operation(s) {', '.join(map(repr, unknown))}; valid operations "
+                f"are {', '.join(sorted(OPERATIONS))}."
+            )
+        object.__setattr__(self, "operations", operations)
         if self.point not in _POINTS:
             raise ValueError(f"Unknown fault point {self.point!r}; valid points are {', '.join(_POINTS)}.")
-        if self.probability is not None and not 0.0 <= self.probability <= 1.0:
-            raise ValueError(f"Fault probability must be within [0, 1]; got {self.probability}.")
-        if self.nth is not None and self.probability is not None:
-            raise ValueError("A Fault fires on the nth call or with a probability, not both.")
+        if self.point == "stored" and not operations <= _STORED_POINT_OPERATIONS:
+            others = ", ".join(sorted(operations - _STORED_POINT_OPERATIONS))
+            raise ValueError(
+                f"Fault point 'stored' is a point midway through put; it cannot apply to {others}. "
+                "Use 'before' or 'after' for other operations."
+            )
+        if self.dataset_types is not None:
+            dataset_types = _names(self.dataset_types, "dataset_types")
+            if not dataset_types:
+                raise ValueError(
+                    "Fault dataset_types is empty, so the rule could never fire; use None for all."
+                )
+            object.__setattr__(self, "dataset_types", dataset_types)
+        if self.dataset_ids is not None:
+            object.__setattr__(self, "dataset_ids", _dataset_ids(self.dataset_ids))
+        if self.data_id is not None and not isinstance(self.data_id, Mapping):
+            raise TypeError(f"Fault data_id must be a mapping of dimension values; got {self.data_id!r}.")
         for name in ("nth", "times"):
             value = getattr(self, name)
-            if value is not None and value < 1:
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"Fault {name} must be an integer; got {value!r}.")
+            if value < 1:
                 raise ValueError(f"Fault {name} must be at least 1; got {value}.")
+        if self.probability is not None:
+            _number(self.probability, "probability")
+            if not 0.0 <= self.probability <= 1.0:
+                raise ValueError(f"Fault probability must be within [0, 1]; got {self.probability}.")
+        if self.nth is not None and self.probability is not None:
+            raise ValueError("A Fault fires on the nth call or with a probability, not both.")
+        _number(self.latency, "latency")
+        if not math.isfinite(self.latency):
+            raise ValueError(f"Fault latency must be a finite number of seconds; got {self.latency}.")
         if self.latency < 0:
             raise ValueError(f"Fault latency must not be negative; got {self.latency}.")
         error = self.error
@@ -107,11 +186,6 @@ class Fault:
             raise TypeError(f"Fault error must be an exception or exception class; got {error!r}.")
         if error is None and not self.latency:
             raise ValueError("A Fault needs an error to raise, a latency, or both.")
-        if self.dataset_ids is not None:
-            ids = frozenset(uuid.UUID(str(value)) for value in self.dataset_ids)
-            object.__setattr__(self, "dataset_ids", ids)
-        if self.dataset_types is not None:
-            object.__setattr__(self, "dataset_types", frozenset(self.dataset_types))
 
     def matches(self, operation: str, refs: Sequence[DatasetRef]) -> bool:
         """Return whether a call is one this rule is about.
@@ -169,19 +243,55 @@ class Fault:
         """
         about = f" of {refs[0]}" if len(refs) == 1 else f" of {len(refs)} datasets" if refs else ""
         if isinstance(self.error, BaseException):
-            return _copy_exception(self.error)
+            # Never the rule's own instance: raising it would attach a
+            # traceback to it, which the rule would keep, with every frame's
+            # local variables, for as long as the rule lives.
+            return detached_copy(self.error)
         assert self.error is not None
         return self.error(f"Injected fault in {operation}{about}")
 
 
-def _copy_exception(error: BaseException) -> BaseException:
-    try:
-        fresh = type(error)(*error.args)
-    except Exception:  # an exception class with an unusual constructor
-        return error
-    for name, value in vars(error).items():
-        setattr(fresh, name, value)
-    return fresh
+def _names(value: object, field: str) -> frozenset[str]:
+    """Return one name, or a collection of names, as a set; refuse anything else."""
+    if isinstance(value, str):
+        return frozenset((value,))
+    if not isinstance(value, Iterable) or isinstance(value, bytes | Mapping):
+        raise TypeError(f"Fault {field} must be a string or a collection of strings; got {value!r}.")
+    names = list(value)
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"Fault {field} must hold strings; got {name!r} ({type(name).__name__}).")
+    return frozenset(names)
+
+
+def _dataset_ids(value: object) -> frozenset[uuid.UUID]:
+    """Return one dataset ID, or a collection of them, as a set of UUIDs."""
+    if isinstance(value, uuid.UUID | str):
+        value = (value,)
+    elif not isinstance(value, Iterable) or isinstance(value, bytes | Mapping):
+        raise TypeError(f"Fault dataset_ids must be a UUID, a string or a collection of them; got {value!r}.")
+    ids = set()
+    for item in value:
+        if isinstance(item, uuid.UUID):
+            ids.add(item)
+        elif isinstance(item, str):
+            try:
+                ids.add(uuid.UUID(item))
+            except ValueError:
+                raise ValueError(f"Fault dataset_ids: {item!r} is not a dataset ID (a UUID).") from None
+        else:
+            raise TypeError(
+                f"Fault dataset_ids must hold UUIDs or strings; got {item!r} ({type(item).__name__})."
+            )
+    if not ids:
+        raise ValueError("Fault dataset_ids is empty, so the rule could never fire; use None for all.")
+    return frozenset(ids)
+
+
+def _number(value: object, field: str) -> None:
+    """Refuse a value that is not a real number (booleans included)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"Fault {field} must be a number; got {value!r}.")
 
 
 @dataclasses.dataclass

@@ -71,7 +71,6 @@ class FileExports(FileWing):
         they last while the dataset is stored here and the datastore's state
         lives.
         """
-        self._expire_if_due()
         state = self._state
         records: dict[DatasetId, dict[str, list[Any]]] = {}
         for ref in require_id_refs(refs, "export_records"):
@@ -345,7 +344,6 @@ class FileExports(FileWing):
         files; ask for ``copy`` or ``hardlink`` explicitly, never a symbolic
         link, which would outlive its target.
         """
-        self._expire_if_due()
         state = self._state
         files: FileTransferMap = {}
         for dataset_id in dataset_ids:
@@ -386,7 +384,6 @@ class FileExports(FileWing):
         self, refs: Iterable[DatasetRef], operation: str
     ) -> list[tuple[DatasetRef, StoredDataset]]:
         """Return each distinct dataset asked for with its entry, or raise for missing ones."""
-        self._expire_if_due()
         found: dict[int, tuple[DatasetRef, StoredDataset]] = {}
         missing = []
         datasets = self._state.datasets

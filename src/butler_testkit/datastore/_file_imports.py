@@ -229,7 +229,6 @@ class FileImports(FileWing):
         """
         from lsst.daf.butler.datastores.file_datastore.retrieve_artifacts import ZipIndex
 
-        self._expire_if_due()
         check_transfer_mode(transfer, "ingest_zip", READABLE_TRANSFER_MODES)
         zip_path = ResourcePath(zip_path, forceDirectory=False)
         payload = read_file(zip_path)
@@ -333,7 +332,6 @@ class FileImports(FileWing):
         All or nothing: on any error nothing is stored. A dataset given more
         than once is transferred once.
         """
-        self._expire_if_due()
         check_transfer_mode(transfer, "transfer_from", ("auto", "copy"))
         refs = require_refs(refs, "transfer_from")
         if not isinstance(source_records, Mapping):
@@ -408,7 +406,6 @@ class FileImports(FileWing):
         dataset then lives in memory whatever happens to the file. All or
         nothing: on any error nothing is stored.
         """
-        self._expire_if_due()
         if not isinstance(data, Mapping):
             raise TypeError(
                 "import_records() needs records by datastore name (an export_records result); got "

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from lsst.daf.butler.datastore import Datastore
 
-from ._transactions import ThreadTransactions
+from ._transactions import ContextTransactions
 
 if TYPE_CHECKING:
     from lsst.daf.butler import DimensionUniverse
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ._storage_policy import StoragePolicy
 
 
-class FileWing(ThreadTransactions, Datastore):
+class FileWing(ContextTransactions, Datastore):
     """Base of the mixins that move `InMemoryDatastore`'s datasets in and out as files.
 
     Records, artifacts, zip files, ingest, export and transfers form one
@@ -43,7 +43,6 @@ class FileWing(ThreadTransactions, Datastore):
     clock: Callable[[], float]
     """Clock of ``expire_after``."""
 
-    _state: DatastoreState
     _formatters: Formatters
     _universe: DimensionUniverse
     _constraints_cache: ConstraintsCache
@@ -53,9 +52,6 @@ class FileWing(ThreadTransactions, Datastore):
 
     if TYPE_CHECKING:
 
-        def expire(self) -> int:
-            """Remove the datasets older than ``expire_after`` now."""
-
-    def _expire_if_due(self) -> None:
-        if self._expire_after is not None:
-            self.expire()
+        @property
+        def _state(self) -> DatastoreState:
+            """The stored state, with what has expired removed."""

@@ -94,13 +94,16 @@ class InstrumentedDatastore(Datastore):
     ``retrieveArtifacts``, ``transfer_from``, ``import_records`` and
     ``export_records``. Every other method is passed straight through.
 
-    A ``put`` that fails after the wrapped datastore has stored the dataset
-    (fault points ``"stored"`` and ``"after"``) is undone with ``remove`` (or
-    ``forget``, if the datastore cannot remove), so that nothing is left half
-    stored. A wrapped datastore with a `StoredPointHook` (such as
-    `~butler_testkit.InMemoryDatastore`, or another wrapper) fails at point
-    ``"stored"`` inside its own ``put``, between storing the object and
-    returning; for any other datastore the point is ``"after"``. The faults
+    A call that fails at point ``"before"`` has not reached the wrapped
+    datastore. A ``put`` that fails at point ``"stored"`` is undone, so
+    nothing is left half stored: a wrapped datastore with a
+    `StoredPointHook` (such as `~butler_testkit.InMemoryDatastore`, or
+    another wrapper) fails inside its own ``put``, between storing the
+    object and returning, and drops the very entry it stored; any other
+    datastore is given the whole ``put`` and then a ``remove`` (or
+    ``forget``, if it cannot remove) of the dataset. A call that fails at
+    point ``"after"`` has done all its work, which stays done: the caller
+    is told it failed, as when a reply is lost on its way back. The faults
     belong to the wrapper: the wrapped datastore stays usable directly,
     without them, and wrappers around one datastore (or around each other)
     each keep their own.
@@ -155,8 +158,11 @@ class InstrumentedDatastore(Datastore):
         instrumented : `InstrumentedDatastore`
             The wrapper.
         """
+        # The wrapped datastore's configuration is complete already; merging
+        # the generic datastore defaults around it would only cost time.
         config = DatastoreConfig(
-            {"cls": f"{cls.__module__}.{cls.__qualname__}", _CONTAINER_KEY: [datastore.config.toDict()]}
+            {"cls": f"{cls.__module__}.{cls.__qualname__}", _CONTAINER_KEY: [datastore.config.toDict()]},
+            mergeDefaults=False,
         )
         # The base constructor reads only the universe, and only to parse a
         # constraints entry, which the wrapper's configuration never has.
@@ -304,8 +310,6 @@ class InstrumentedDatastore(Datastore):
         else:
             wrapped.put(obj, ref, provenance=provenance)
             self._undo_put_if_raises(ref, check)
-        if plan is not None:
-            self._undo_put_if_raises(ref, lambda ref: plan.check("put", (ref,), "after"))
 
     def _stored_check(self, plan: FaultPlan | None) -> StoredCheck | None:
         """Return what a put must check at point "stored": this wrapper's faults, then its wrapper's."""
@@ -328,6 +332,8 @@ class InstrumentedDatastore(Datastore):
             raise
 
     def _undo_put(self, ref: DatasetRef) -> None:
+        # By dataset ID, as a datastore without the hook offers no other
+        # way; right after its own put, that is the dataset it stored.
         try:
             self.wrapped.remove(ref)
         except Exception as err:  # e.g. a datastore that cannot remove

@@ -11,6 +11,8 @@ from collections.abc import Iterator, Sequence
 
 from lsst.daf.butler import DatasetRef, DatasetType
 
+from ._exceptions import detached_copy
+
 # Operations that read a dataset's content, and those that write or delete.
 READS = frozenset({"get"})
 WRITES = frozenset({"put", "put_new", "ingest", "ingest_zip", "transfer", "transfer_from", "import_records"})
@@ -33,7 +35,10 @@ class JournalEntry:
     outcome : `str`
         ``"ok"``, or the name of the exception class it raised.
     error : `BaseException` or `None`
-        The exception, if any.
+        The exception, if any: a copy of what the call raised, with the same
+        type, arguments and attributes but no traceback, so that the journal
+        keeps no frame of the call alive, nor anything the call was given
+        (such as a failed put's dataset).
     seconds : `float`
         How long the call took.
     """
@@ -122,7 +127,8 @@ class Journal:
         refs : `~collections.abc.Sequence` [`~lsst.daf.butler.DatasetRef`]
             The datasets it was about.
         error : `BaseException` or `None`
-            What it raised, if anything.
+            What it raised, if anything; the entry keeps a copy without the
+            traceback.
         seconds : `float`
             How long it took.
 
@@ -131,7 +137,10 @@ class Journal:
         entry : `JournalEntry`
             The new entry.
         """
-        outcome = "ok" if error is None else type(error).__name__
+        outcome = "ok"
+        if error is not None:
+            outcome = type(error).__name__
+            error = detached_copy(error)
         with self._lock:
             entry = JournalEntry(len(self._entries), operation, tuple(refs), outcome, error, seconds)
             self._entries.append(entry)
