@@ -103,22 +103,39 @@ def test_a_missing_driver_is_a_clear_error(monkeypatch):
 
 
 def test_registry_choices_are_checked(monkeypatch):
-    monkeypatch.delenv("BUTLER_TESTKIT_REGISTRY", raising=False)
+    # The library reads no environment: that is the test front ends' default.
+    monkeypatch.setenv("BUTLER_TESTKIT_REGISTRY", "postgresql")
     assert resolve_registry() == "sqlite"
     assert resolve_registry("PostgreSQL") == "postgresql"
     assert resolve_registry("postgresql://me@db.example/x") == "postgresql+psycopg://me@db.example/x"
     assert resolve_registry("postgresql+psycopg2://me@db/x") == "postgresql+psycopg2://me@db/x"
-    monkeypatch.setenv("BUTLER_TESTKIT_REGISTRY", "postgresql")
-    assert resolve_registry() == "postgresql"
-    monkeypatch.setenv("BUTLER_TESTKIT_REGISTRY", "oracle")
-    with pytest.raises(ValueError, match=r"\$BUTLER_TESTKIT_REGISTRY must be 'sqlite', 'postgresql'"):
-        resolve_registry()
+    with pytest.raises(ValueError, match=r"--butler-registry must be 'sqlite', 'postgresql'"):
+        resolve_registry("oracle", source="--butler-registry")
     with pytest.raises(ValueError, match="not a PostgreSQL URL"):
         resolve_registry("sqlite:///x.db")
     with pytest.raises(ValueError, match="registry must be"):
         create_test_repository("/nonexistent/never-made", registry="mysql")
     with pytest.raises(TypeError, match="registry must be a str"):
         resolve_registry(5)  # type: ignore[arg-type]
+
+
+def test_a_server_that_cannot_start_is_not_tried_again(monkeypatch):
+    process_server = postgresql_module._ProcessServer()
+    attempts = []
+
+    def fail(**keywords):
+        attempts.append(keywords)
+        raise PostgresUnavailableError("no server here; install it")
+
+    monkeypatch.setattr(postgresql_module.PostgresServer, "start", staticmethod(fail))
+    for _ in range(3):
+        with pytest.raises(PostgresUnavailableError, match="no server here"):
+            process_server.get()
+    assert len(attempts) == 1
+    process_server.stop()  # forgets the failure: the next call tries again
+    with pytest.raises(PostgresUnavailableError):
+        process_server.get()
+    assert len(attempts) == 2
 
 
 _SESSION = """

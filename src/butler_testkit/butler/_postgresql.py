@@ -66,7 +66,7 @@ _INSTALL_HINT = (
     "Install the server (Debian/Ubuntu: `apt-get install postgresql`; Fedora: `dnf install "
     "postgresql-server`; macOS: `brew install postgresql`; conda: `conda install -c conda-forge "
     "postgresql`), or use a server you already run by giving its URL instead of `postgresql` "
-    "(e.g. BUTLER_TESTKIT_REGISTRY=postgresql://user@host/dbname)."
+    "(e.g. pytest --butler-registry=postgresql://user@host/dbname)."
 )
 
 
@@ -606,12 +606,21 @@ class _ProcessServer:
         self._lock = threading.Lock()
         self._server: PostgresServer | None = None
         self._registered = False
+        # Why the server could not be had, kept so that every test that asks
+        # for it is told at once rather than trying (and waiting) again.
+        self._unavailable: tuple[int, PostgresUnavailableError] | None = None
 
     def get(self) -> PostgresServer:
         with self._lock:
+            if self._unavailable is not None and self._unavailable[0] == os.getpid():
+                raise PostgresUnavailableError(str(self._unavailable[1]))
             server = self._server
             if server is None or not server.running or server._owner_pid != os.getpid():
-                server = self._server = PostgresServer.start()
+                try:
+                    server = self._server = PostgresServer.start()
+                except PostgresUnavailableError as err:
+                    self._unavailable = (os.getpid(), err)
+                    raise
                 if not self._registered:
                     atexit.register(self.stop)
                     self._registered = True
@@ -620,6 +629,7 @@ class _ProcessServer:
     def stop(self) -> None:
         with self._lock:
             server, self._server = self._server, None
+            self._unavailable = None
         if server is not None:
             server.stop()
 
@@ -640,7 +650,8 @@ def throwaway_postgres_server() -> PostgresServer:
     ------
     PostgresUnavailableError
         Raised if the server programs or the driver are missing, or the
-        server does not start.
+        server does not start; then again, at once, on every later call
+        until `stop_throwaway_postgres_server`.
 
     Notes
     -----
@@ -657,6 +668,7 @@ def throwaway_postgres_server() -> PostgresServer:
 def stop_throwaway_postgres_server() -> None:
     """Stop this process's throwaway server now, if it was started.
 
-    The next `throwaway_postgres_server` call starts a new one.
+    The next `throwaway_postgres_server` call starts a new one (or tries
+    again, after a failure to start).
     """
     _PROCESS_SERVER.stop()
