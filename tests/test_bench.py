@@ -252,11 +252,45 @@ def test_cli_takes_operations_with_hyphens(capsys):
 
 
 def test_the_repository_benchmark_reports_warm_ratios(capsys):
-    assert main(["bench", "--suite", "repositories", "--repeats", "3", "--cold-repeats", "0"]) == 0
+    arguments = ["bench", "--suite", "repositories", "--repeats", "3", "--cold-repeats", "0"]
+    assert main([*arguments, "--postgresql", "none"]) == 0
     out = capsys.readouterr().out
     assert "warm: one more in a process" in out
-    assert "cold: first in a process (template on disk) (not measured)" in out
+    assert "cold: first in a process (template on disk)   (not measured)" in out
+    assert "postgresql: one more, back to back            (not measured)" in out
     assert "makeTestRepo + makeTestCollection" in out
+
+
+def test_the_postgresql_rows_time_ours_against_a_new_namespace(tmp_path):
+    from butler_testkit.bench._pg_repositories import (
+        OURS,
+        OURS_BACK_TO_BACK,
+        UPSTREAM,
+        PostgresUnavailable,
+        measure_postgresql,
+    )
+
+    seconds = measure_postgresql(3, tmp_path)
+    if isinstance(seconds, PostgresUnavailable):
+        pytest.skip(seconds.reason)
+    assert set(seconds) == {OURS, OURS_BACK_TO_BACK, UPSTREAM}
+    assert all(0 < value < 120 for value in seconds.values())
+
+
+def test_without_postgresql_the_report_says_why(monkeypatch, capsys):
+    from butler_testkit.bench import _repositories
+    from butler_testkit.bench._pg_repositories import PostgresUnavailable
+
+    monkeypatch.setattr(
+        _repositories, "measure_postgresql", lambda *args: PostgresUnavailable("no server; install it")
+    )
+    arguments = ["bench", "--suite", "repositories", "--repeats", "3", "--cold-repeats", "0"]
+    assert main(arguments) == 0
+    out = capsys.readouterr().out
+    assert "postgresql: one more, a test's work between   (not measured)" in out
+    assert "PostgreSQL not measured: no server; install it" in out
+    assert main([*arguments, "--postgresql", "sqlite"]) == 2
+    assert "--postgresql takes postgresql" in capsys.readouterr().err
 
 
 def test_a_cold_measurement_runs_in_a_fresh_interpreter(tmp_path):
@@ -279,6 +313,17 @@ def test_the_report_holds_cold_figures_to_their_target():
     assert "0.111   at most 0.17: met" in text
     assert "0.400   at most 0.50: met" in text
     assert "MISSED" in format_repository_report(report(0.020, 0.300))
+
+
+def test_the_report_holds_the_postgresql_rows_to_a_quarter():
+    from butler_testkit.bench import RepositoryBenchReport, format_repository_report
+
+    seconds = {"postgresql ours": 0.2, "postgresql ours, back to back": 0.3, "postgresql upstream": 1.0}
+    lines = format_repository_report(RepositoryBenchReport(15, 0, seconds)).splitlines()
+    (with_work,) = [line for line in lines if line.startswith("postgresql: one more, a test's")]
+    (back_to_back,) = [line for line in lines if line.startswith("postgresql: one more, back")]
+    assert with_work.endswith("0.200   at most 0.25: met")
+    assert back_to_back.endswith("0.300   at most 0.25: MISSED")
 
 
 def test_the_repository_benchmark_needs_three_repeats(capsys):

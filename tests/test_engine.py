@@ -207,8 +207,8 @@ def extra_options(monkeypatch):
 
 
 def _choice(value: object, source: str) -> str:
-    if value not in ("sqlite", "postgresql"):
-        raise ValueError(f"{source} must be sqlite or postgresql; got {value!r}.")
+    if value not in ("plain", "fancy"):
+        raise ValueError(f"{source} must be plain or fancy; got {value!r}.")
     assert isinstance(value, str)
     return value
 
@@ -216,20 +216,20 @@ def _choice(value: object, source: str) -> str:
 def test_a_new_option_is_one_entry_for_the_command_line_ini_markers_and_class_attributes(
     pytester, monkeypatch, extra_options
 ):
-    # The shapes of the two session options to come: a registry for every
-    # test repository (command line, marker key, class attribute) and a
+    # The two shapes of session options: a choice for every test repository
+    # (command line, marker key, class attribute, as "registry" is) and a
     # switch (command line and ini).
     extra_options(
         Option(
-            "demo_registry",
+            "demo_choice",
             _choice,
-            "sqlite",
-            "registry of the test repositories",
+            "plain",
+            "a choice for the test repositories",
             marker="butler_repo",
-            marker_key="demo_registry",
-            attribute="butler_demo_registry",
-            cli="--butler-demo-registry",
-            choices=("sqlite", "postgresql"),
+            marker_key="demo_choice",
+            attribute="butler_demo_choice",
+            cli="--butler-demo-choice",
+            choices=("plain", "fancy"),
         ),
         Option(
             "demo_switch",
@@ -251,34 +251,34 @@ def test_a_new_option_is_one_entry_for_the_command_line_ini_markers_and_class_at
             from butler_testkit.unittest import ButlerSeedMixin
 
             def test_session(_butler_engine):
-                assert _butler_engine.options["demo_registry"] == os.environ["EXPECT_REGISTRY"]
+                assert _butler_engine.options["demo_choice"] == os.environ["EXPECT_CHOICE"]
                 assert _butler_engine.options["demo_switch"] is (os.environ["EXPECT_SWITCH"] == "1")
 
-            @pytest.mark.butler_repo(demo_registry="postgresql", instrument="HSC")
+            @pytest.mark.butler_repo(demo_choice="fancy", instrument="HSC")
             def test_marker(_butler_engine):
-                assert _butler_engine.options["demo_registry"] == "postgresql"
+                assert _butler_engine.options["demo_choice"] == "fancy"
                 assert _butler_engine.options["repository"] == {"instrument": "HSC"}
 
             class Case(ButlerSeedMixin, unittest.TestCase):
-                butler_demo_registry = "postgresql"
+                butler_demo_choice = "fancy"
 
                 def test_attribute(self):
-                    assert self.butler_engine.options["demo_registry"] == "postgresql"
+                    assert self.butler_engine.options["demo_choice"] == "fancy"
             """
         )
     )
-    monkeypatch.setenv("EXPECT_REGISTRY", "sqlite")
+    monkeypatch.setenv("EXPECT_CHOICE", "plain")
     monkeypatch.setenv("EXPECT_SWITCH", "0")
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=3)
-    monkeypatch.setenv("EXPECT_REGISTRY", "postgresql")
+    monkeypatch.setenv("EXPECT_CHOICE", "fancy")
     monkeypatch.setenv("EXPECT_SWITCH", "1")
     pytester.runpytest(
-        "-p", "no:cacheprovider", "--butler-demo-registry=postgresql", "--butler-demo-switch"
+        "-p", "no:cacheprovider", "--butler-demo-choice=fancy", "--butler-demo-switch"
     ).assert_outcomes(passed=3)
     pytester.makeini("[pytest]\nbutler_demo_switch = true\n")
-    monkeypatch.setenv("EXPECT_REGISTRY", "sqlite")
+    monkeypatch.setenv("EXPECT_CHOICE", "plain")
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=3)
-    result = pytester.runpytest("-p", "no:cacheprovider", "--butler-demo-registry=oracle")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--butler-demo-choice=baroque")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
 
 
@@ -294,3 +294,91 @@ def test_a_test_case_attribute_left_none_gives_nothing():
         butler_instrument = "HSC"
 
     assert options_from_attributes(Case) == {"instrument": ("HSC", "Case.butler_instrument")}
+
+
+def test_the_registry_comes_from_the_test_else_the_session_else_the_environment(no_session, monkeypatch):
+    monkeypatch.delenv("BUTLER_TESTKIT_REGISTRY", raising=False)
+    assert ButlerTestEngine("t", "t").registry == "sqlite"
+    monkeypatch.setenv("BUTLER_TESTKIT_REGISTRY", "PostgreSQL")
+    assert ButlerTestEngine("t", "t").registry == "postgresql"
+    configure_session({"registry": ("sqlite", "--butler-registry")})
+    assert ButlerTestEngine("t", "t").registry == "sqlite"
+    marked = options_from_markers(_markers(butler_repo=((), {"registry": "postgresql", "visits": 2})))
+    assert marked == {
+        "registry": ("postgresql", "The butler_repo marker"),
+        "repository": ({"visits": 2}, "The butler_repo marker"),
+    }
+    assert ButlerTestEngine.for_test("t", "t", marked).registry == "postgresql"
+
+    class Case(ButlerTestCaseMixin, unittest.TestCase):
+        butler_registry = "postgresql://me@db.example/tests"
+
+    engine = ButlerTestEngine.for_test("t", "t", options_from_attributes(Case))
+    assert engine.registry == "postgresql+psycopg://me@db.example/tests"
+
+
+@pytest.mark.parametrize(
+    ("given", "error", "match"),
+    [
+        ({"registry": ("oracle", "The butler_repo marker")}, ValueError, "The butler_repo marker must be"),
+        ({"registry": (None, "Case.butler_registry")}, TypeError, "Case.butler_registry must be"),
+        ({"registry": ("mysql://db/x", "--butler-registry")}, ValueError, "not a PostgreSQL URL"),
+    ],
+)
+def test_a_bad_registry_is_refused_naming_where_it_came_from(given, error, match, no_session):
+    with pytest.raises(error, match=match):
+        resolve_options(given)
+
+
+def test_a_bad_registry_in_the_environment_is_named(no_session, monkeypatch):
+    monkeypatch.setenv("BUTLER_TESTKIT_REGISTRY", "oracle")
+    with pytest.raises(ValueError, match=r"\$BUTLER_TESTKIT_REGISTRY must be"):
+        ButlerTestEngine("t", "t").registry  # noqa: B018
+
+
+REGISTRY_MODULE = """
+import unittest
+
+import pytest
+from butler_testkit.unittest import ButlerRepoMixin
+
+def test_session(butler_repo, butler_registry):
+    assert butler_repo.registry_dialect == butler_registry
+
+@pytest.mark.butler_repo(registry="sqlite", run="marked/run")
+def test_marker(butler_repo):
+    assert butler_repo.registry_dialect == "sqlite"
+    assert butler_repo.butler.run == "marked/run"
+
+def test_factory(butler_repo_factory):
+    assert butler_repo_factory(registry="sqlite").registry_dialect == "sqlite"
+    with pytest.raises(ValueError, match="butler_repo_factory.registry=.... must be"):
+        butler_repo_factory(registry="oracle")
+
+class Case(ButlerRepoMixin, unittest.TestCase):
+    butler_registry = "sqlite"
+
+    def test_attribute(self):
+        assert self.butler_repo.registry_dialect == "sqlite"
+"""
+
+
+def test_the_registry_option_reaches_every_repository_fixture_and_the_mixin(pytester):
+    pytester.makepyfile(REGISTRY_MODULE)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=4)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--butler-registry=oracle")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_without_postgresql_its_tests_are_skipped_with_how_to_get_it(pytester, monkeypatch):
+    # A process whose throwaway server cannot start: no server programs here.
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setattr("butler_testkit.butler._postgresql._DEBIAN_ROOT", pytester.path / "none")
+    monkeypatch.setattr("butler_testkit.butler._postgresql._PROCESS_SERVER._server", None)
+    monkeypatch.setattr("butler_testkit.butler._postgresql._PROCESS_SERVER._unavailable", None)
+    monkeypatch.setattr("butler_testkit.butler._pg_repository._PROCESS_REGISTRIES._by_choice", {})
+    pytester.makepyfile(REGISTRY_MODULE)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--butler-registry=postgresql", "-rs")
+    result.assert_outcomes(passed=2, skipped=2)
+    result.stdout.fnmatch_lines(["*SKIPPED*apt-get install postgresql*"])
+    assert "--butler-registry=postgresql" in result.stdout.str()

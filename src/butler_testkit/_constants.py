@@ -15,6 +15,7 @@ __all__ = (
     "DEFAULT_INSTRUMENT",
     "FAULTS_MARKER",
     "INSTRUMENT_NAMES",
+    "REGISTRY_ENVIRONMENT_VARIABLE",
     "REPOSITORY_MARKER",
 )
 
@@ -42,3 +43,6 @@ here so that option parsing imports nothing heavy."""
 
 DEFAULT_INSTRUMENT = "GenericCam"
 """The instrument preset used when nothing chooses one."""
+
+REGISTRY_ENVIRONMENT_VARIABLE = "BUTLER_TESTKIT_REGISTRY"
+"""Environment variable giving the registry of test repositories when no option does."""

@@ -14,10 +14,14 @@ its fixtures are available in every test without a ``conftest.py``:
 - ``butler_refs``: resolved ``DatasetRef`` objects from a name;
 - ``butler_seed``: the seed of the current test;
 - ``butler``, ``butler_repo``, ``butler_repo_factory``: a real, isolated
-  Butler per test (configured and seeded with the ``butler_repo`` marker).
+  Butler per test (configured and seeded with the ``butler_repo`` marker);
+- ``butler_registry``: where those repositories keep their registry
+  (``sqlite``, ``postgresql`` or a server URL); override it to choose
+  per test, or parametrize it to run tests on both engines.
 
 Options (``pytest --help``, group "butler-testkit"): ``--butler-seed``,
-``--butler-instrument`` and ``--butler-conformance-report``. Markers:
+``--butler-instrument``, ``--butler-registry`` and
+``--butler-conformance-report``. Markers:
 ``butler_datastore(**config)``, ``butler_faults(*faults, seed=...)``,
 ``butler_data_ids(instrument=...)``, ``butler_repo(...)`` and
 ``butler_capability(name)`` (used by the conformance suite, whose reporter
@@ -43,6 +47,7 @@ __all__ = (
     "butler_data_ids",
     "butler_datastore",
     "butler_refs",
+    "butler_registry",
     "butler_repo",
     "butler_repo_factory",
     "butler_seed",
@@ -62,6 +67,7 @@ from .engine import (
     OPTIONS,
     Option,
     configure_session,
+    option,
     options_from_markers,
     restore_session,
     session_options,
@@ -164,7 +170,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    """Report the session seed, so that a run can be reproduced.
+    """Report the session seed (and registry), so that a run can be reproduced.
 
     Parameters
     ----------
@@ -174,9 +180,22 @@ def pytest_report_header(config: pytest.Config) -> str:
     Returns
     -------
     header : `str`
-        The seed line.
+        The seed line, with the registry when one was chosen.
     """
-    return f"butler-testkit: --butler-seed={_seeds.session_seed(session_options().get('seed'))}"
+    options = session_options()
+    header = f"butler-testkit: --butler-seed={_seeds.session_seed(options.get('seed'))}"
+    if options.get("registry") is not None:
+        header += f" --butler-registry={_shown_registry(options['registry'])}"
+    return header
+
+
+def _shown_registry(registry: str) -> str:
+    """Return a registry choice as a header may show it: a URL without its password."""
+    if "://" not in registry:
+        return registry
+    import sqlalchemy
+
+    return sqlalchemy.engine.make_url(registry).render_as_string(hide_password=True)
 
 
 def _find_marker(
@@ -310,27 +329,60 @@ def butler_refs(
 
 
 @pytest.fixture
+def butler_registry(_butler_engine: ButlerTestEngine) -> str:
+    """Return where this test's repositories keep their registry.
+
+    ``"sqlite"`` (a file in each repository), ``"postgresql"`` (a database
+    each, on a throwaway server this process starts) or the URL of a
+    PostgreSQL server: the ``butler_repo`` marker's ``registry``, else
+    ``--butler-registry``, else ``$BUTLER_TESTKIT_REGISTRY``, else
+    ``sqlite``. ``butler``, ``butler_repo`` and ``butler_repo_factory`` use
+    it; override it to choose otherwise, for instance in a ``conftest.py``
+    to run every repository test on both engines::
+
+        @pytest.fixture(params=["sqlite", "postgresql"])
+        def butler_registry(request):
+            return request.param
+
+    A test whose repository needs PostgreSQL is skipped, with the reason and
+    how to install it, where PostgreSQL cannot be had.
+    """
+    return _butler_engine.registry
+
+
+@pytest.fixture
 def butler_repo_factory(
     _butler_engine: ButlerTestEngine,
     tmp_path_factory: pytest.TempPathFactory,
     butler_storage_classes: StorageClassScope,
+    butler_registry: str,
 ) -> Iterator[Callable[..., TestRepository]]:
     """Make fresh, isolated test repositories; all are closed after the test.
 
     Call it with the ``butler_repo`` marker's keywords (``instrument``,
     ``detectors``, ``visits``, ``exposures``, ``tracts``, ``dataset_types``,
-    ``registry_data``, ``dimension_config``, ``run``); each call returns a new
+    ``registry_data``, ``dimension_config``, ``run``, and ``registry``, which
+    defaults to ``butler_registry``); each call returns a new
     ``butler_testkit.butler.TestRepository`` in its own directory. Seeded
     values are drawn from the session seed, so repositories made with the
     same keywords hold the same records (and share one template, which keeps
-    them cheap).
+    them cheap). Where a repository on PostgreSQL cannot be had, the test is
+    skipped with the reason.
     """
+    from .butler import PostgresUnavailableError
+
     made: list[TestRepository] = []
 
     def make(**keywords: Any) -> TestRepository:
-        repository = _butler_engine.repository(
-            tmp_path_factory.mktemp("butler_repo", numbered=True), keywords
-        )
+        registry = butler_registry
+        if "registry" in keywords:
+            registry = option("registry").parse(keywords.pop("registry"), "butler_repo_factory(registry=...)")
+        try:
+            repository = _butler_engine.repository(
+                tmp_path_factory.mktemp("butler_repo", numbered=True), keywords, registry=registry
+            )
+        except PostgresUnavailableError as err:
+            pytest.skip(str(err))
         made.append(repository)
         return repository
 
@@ -357,8 +409,9 @@ def butler_repo(
 
     No other test sees its dimension records, collections, dataset types,
     datasets or datastore records. Made in milliseconds from a template; see
-    ``butler_testkit.butler.setup_stats``. Closed after the test, with every
-    SQLite connection still open on it.
+    ``butler_testkit.butler.setup_stats``. Its registry is where
+    ``butler_registry`` says (the marker's ``registry=``). Closed after the
+    test, with every connection still open on it.
     """
     return butler_repo_factory(**_butler_engine.options["repository"])
 
@@ -367,8 +420,9 @@ def butler_repo(
 def butler(butler_repo: TestRepository) -> Butler:
     """Return a real, writeable ``Butler`` on this test's own repository.
 
-    The Butler of ``butler_repo``: SQLite registry, ``InMemoryDatastore``,
-    default run ``test/<test name>``, the storage-class catalogue installed,
-    seeded by the ``butler_repo`` marker. See ``butler_repo``.
+    The Butler of ``butler_repo``: its registry where ``butler_registry``
+    says (SQLite by default), ``InMemoryDatastore``, default run
+    ``test/<test name>``, the storage-class catalogue installed, seeded by
+    the ``butler_repo`` marker. See ``butler_repo``.
     """
     return butler_repo.butler

@@ -27,11 +27,13 @@ class attribute              pytest equivalent
 ``butler_faults``            ``butler_faults(*rules)``
 ``butler_faults_seed``       ``butler_faults(seed=...)``
 ``butler_repo_spec``         ``butler_repo(**spec)``
+``butler_registry``          ``butler_repo(registry=...)``, ``--butler-registry``
 =========================== ==========================================
 
 An attribute left `None` (the default) takes the session's value: what
 pytest was given on its command line when pytest runs the tests, else
-``$BUTLER_TESTKIT_SEED`` for the seed, else the default. The per-test seed
+``$BUTLER_TESTKIT_SEED`` for the seed (``$BUTLER_TESTKIT_REGISTRY`` for the
+registry), else the default. The per-test seed
 comes from the session seed and `unittest.TestCase.id`, so a test gets the
 same values on every run, in any order, in any process.
 """
@@ -221,10 +223,19 @@ class ButlerRepoMixin(ButlerStorageClassesMixin):
 
             def test_something(self):
                 self.butler.registry.queryDimensionRecords("visit")
+
+    ``butler_registry = "postgresql"`` puts the registry in a database of
+    its own on a throwaway PostgreSQL server (or give a server's URL); where
+    PostgreSQL cannot be had, each test is skipped with the reason.
     """
 
     butler_repo_spec: ClassVar[Mapping[str, Any] | None] = None
     """Keywords declaring the repository (see ``REPOSITORY_KEYWORDS``)."""
+
+    butler_registry: ClassVar[str | None] = None
+    """Where the registry lives: ``sqlite``, ``postgresql`` or a PostgreSQL
+    server's URL; the session's (``--butler-registry``, else
+    ``$BUTLER_TESTKIT_REGISTRY``) or ``sqlite`` if `None`."""
 
     butler_repo: TestRepository
     butler: Butler
@@ -236,13 +247,21 @@ class ButlerRepoMixin(ButlerStorageClassesMixin):
         ------
         TypeError
             Raised if ``butler_repo_spec`` has an unknown key.
+        unittest.SkipTest
+            Raised if the registry is to be on PostgreSQL and PostgreSQL
+            cannot be had, with the reason and how to install it.
         """
         super().setUp()
         import tempfile
         from pathlib import Path
 
+        from .butler import PostgresUnavailableError
+
         directory = self.enterContext(tempfile.TemporaryDirectory(prefix="butler-testkit-repo-"))
-        self.butler_repo = self.butler_engine.repository(Path(directory) / "repo")
+        try:
+            self.butler_repo = self.butler_engine.repository(Path(directory) / "repo")
+        except PostgresUnavailableError as err:
+            self.skipTest(str(err))
         # Cleanups run last-in first-out: the repository closes before its
         # directory goes.
         self.addCleanup(self.butler_repo.close)

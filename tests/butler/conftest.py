@@ -1,26 +1,45 @@
-"""The registry engine the tests of this folder run on."""
+"""The registry engines the tests of this folder run on: both, in one run.
+
+A test that asks for ``registry`` (or uses the plugin's repository fixtures,
+through the ``butler_registry`` override below) runs once on SQLite and once
+on PostgreSQL, skipped with the reason where PostgreSQL cannot be had. Given
+``--butler-registry``, they run on that registry alone.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from butler_testkit.butler import PostgresUnavailableError, resolve_registry
+from butler_testkit.butler import REGISTRY_CHOICES, PostgresUnavailableError, postgres_registries
+from butler_testkit.engine import session_options
+
+ENGINES = ("sqlite", "postgresql")
 
 
-@pytest.fixture(scope="session")
-def registry_choice() -> str:
-    """``$BUTLER_TESTKIT_REGISTRY`` (``sqlite`` when unset), as test repositories read it."""
-    return resolve_registry()
+def _engine_id(choice: str) -> str:
+    return choice if choice in REGISTRY_CHOICES else "postgresql-url"
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _registry_available(registry_choice: str) -> None:
-    """Skip this folder's tests, saying why, when the chosen registry cannot be had."""
-    if registry_choice == "sqlite":
-        return
-    from butler_testkit.butler import postgres_registries
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "registry" in metafunc.fixturenames:
+        chosen = session_options().get("registry")
+        engines = ENGINES if chosen is None else (chosen,)
+        metafunc.parametrize("registry", engines, ids=_engine_id, indirect=True, scope="function")
 
-    try:
-        postgres_registries(registry_choice)
-    except PostgresUnavailableError as err:
-        pytest.skip(str(err))
+
+@pytest.fixture
+def registry(request: pytest.FixtureRequest) -> str:
+    """The registry engine of this run of the test, skipped if it cannot be had."""
+    choice: str = request.param
+    if choice != "sqlite":
+        try:
+            postgres_registries(choice)
+        except PostgresUnavailableError as err:
+            pytest.skip(str(err))
+    return choice
+
+
+@pytest.fixture
+def butler_registry(registry: str) -> str:
+    """The plugin's repository fixtures follow this folder's engines."""
+    return registry

@@ -1,4 +1,10 @@
-"""A downstream-style test: code that opens its own Butler from the repository root."""
+"""A downstream-style test: code that opens its own Butler from the repository root.
+
+Nothing here names a registry engine but the last class: this folder's
+conftest runs the pytest test on both engines by overriding the
+``butler_registry`` fixture, as a downstream conftest would, and a unittest
+class is put on PostgreSQL by one class attribute.
+"""
 
 from __future__ import annotations
 
@@ -74,3 +80,10 @@ class DownstreamTestCase(ButlerRepoMixin, unittest.TestCase):
         # Declared alike, so from one template, but nothing another test wrote.
         assert self.butler.get_dataset_type("detector_summary").storageClass_name == "BtkDict"
         assert self.butler.registry.queryDatasets("calexp_metrics", collections=...).count() == 0
+
+
+class DownstreamOnPostgresTestCase(DownstreamTestCase):
+    butler_registry = "postgresql"
+
+    def test_the_registry_is_on_postgresql(self):
+        assert self.butler_repo.registry_dialect == "postgresql"

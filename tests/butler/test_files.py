@@ -70,12 +70,12 @@ def _assert_holds(butler: Butler, values: dict[DatasetRef, object]) -> None:
 
 
 @pytest.fixture
-def ours(tmp_path):
+def ours(tmp_path, registry):
     """A test repository on our datastore, populated."""
     made = []
 
     def make(name: str = "ours") -> Butler:
-        repository = create_test_repository(tmp_path / name, run=RUN)
+        repository = create_test_repository(tmp_path / name, run=RUN, registry=registry)
         made.append(repository)
         _populate(repository.butler)
         assert isinstance(repository.butler._datastore, InMemoryDatastore)

@@ -9,11 +9,13 @@ from butler_testkit import InMemoryDatastore
 from butler_testkit.butler import TestRepository
 
 
-def test_butler_is_a_writeable_butler_on_its_own_repository(butler, butler_repo):
+def test_butler_is_a_writeable_butler_on_its_own_repository(butler, butler_repo, butler_registry):
     assert isinstance(butler_repo, TestRepository)
     assert butler is butler_repo.butler
     assert butler.isWriteable()
-    assert butler.run == "test/test_butler_is_a_writeable_butler_on_its_own_repository"
+    # The test's name, parameters included (the registry engine, here).
+    assert butler.run == f"test/test_butler_is_a_writeable_butler_on_its_own_repository_{butler_registry}_"
+    assert butler_repo.registry_dialect == butler_registry
     assert isinstance(butler._datastore, InMemoryDatastore)
     assert butler_repo.seeded.instrument is None
 

@@ -103,22 +103,39 @@ def test_a_missing_driver_is_a_clear_error(monkeypatch):
 
 
 def test_registry_choices_are_checked(monkeypatch):
-    monkeypatch.delenv("BUTLER_TESTKIT_REGISTRY", raising=False)
+    # The library reads no environment: that is the test front ends' default.
+    monkeypatch.setenv("BUTLER_TESTKIT_REGISTRY", "postgresql")
     assert resolve_registry() == "sqlite"
     assert resolve_registry("PostgreSQL") == "postgresql"
     assert resolve_registry("postgresql://me@db.example/x") == "postgresql+psycopg://me@db.example/x"
     assert resolve_registry("postgresql+psycopg2://me@db/x") == "postgresql+psycopg2://me@db/x"
-    monkeypatch.setenv("BUTLER_TESTKIT_REGISTRY", "postgresql")
-    assert resolve_registry() == "postgresql"
-    monkeypatch.setenv("BUTLER_TESTKIT_REGISTRY", "oracle")
-    with pytest.raises(ValueError, match=r"\$BUTLER_TESTKIT_REGISTRY must be 'sqlite', 'postgresql'"):
-        resolve_registry()
+    with pytest.raises(ValueError, match=r"--butler-registry must be 'sqlite', 'postgresql'"):
+        resolve_registry("oracle", source="--butler-registry")
     with pytest.raises(ValueError, match="not a PostgreSQL URL"):
         resolve_registry("sqlite:///x.db")
     with pytest.raises(ValueError, match="registry must be"):
         create_test_repository("/nonexistent/never-made", registry="mysql")
     with pytest.raises(TypeError, match="registry must be a str"):
         resolve_registry(5)  # type: ignore[arg-type]
+
+
+def test_a_server_that_cannot_start_is_not_tried_again(monkeypatch):
+    process_server = postgresql_module._ProcessServer()
+    attempts = []
+
+    def fail(**keywords):
+        attempts.append(keywords)
+        raise PostgresUnavailableError("no server here; install it")
+
+    monkeypatch.setattr(postgresql_module.PostgresServer, "start", staticmethod(fail))
+    for _ in range(3):
+        with pytest.raises(PostgresUnavailableError, match="no server here"):
+            process_server.get()
+    assert len(attempts) == 1
+    process_server.stop()  # forgets the failure: the next call tries again
+    with pytest.raises(PostgresUnavailableError):
+        process_server.get()
+    assert len(attempts) == 2
 
 
 _SESSION = """
@@ -257,3 +274,44 @@ def test_an_existing_server_is_used_by_url_and_left_clean(server, tmp_path):
     assert not made_here & _databases(server)
     registries.server.stop()  # not ours: still running
     assert server.running
+
+
+def test_the_server_keeps_its_files_in_memory_when_there_is_room(server, monkeypatch, tmp_path):
+    memory = postgresql_module._memory_directory()
+    if memory is not None:
+        assert server.directory is not None and server.directory.parent == Path(memory)
+    # Not a file system in memory (or without room): the usual temporary directory.
+    monkeypatch.setattr(postgresql_module, "_MEMORY_FILE_SYSTEMS", (str(tmp_path),))
+    assert postgresql_module._memory_directory() is None
+    monkeypatch.setattr(postgresql_module, "_MEMORY_FILE_SYSTEMS", ("/dev/shm",))
+    monkeypatch.setattr(postgresql_module, "_MEMORY_ROOM", 1 << 60)
+    assert postgresql_module._memory_directory() is None
+
+
+def test_spare_copies_grow_with_how_often_a_template_is_used(server, tmp_path):
+    from butler_testkit.butler import _pg_repository
+
+    # Registries of this test's own (on the server as if someone else ran
+    # it, so that closing them drops everything), with no other test's
+    # repositories counted.
+    registries = _pg_repository.PostgresRegistries(PostgresServer.existing(server.tcp_url))
+    try:
+        spec = RepositorySpec()
+        template, template_database = registries.template(spec)
+
+        def spares() -> int:
+            registries.wait_until_idle()
+            return len(registries._ready.get(template_database, ()))
+
+        copies = [registries.new_copy(template, template_database)]
+        assert spares() == 1  # used once: one spare
+        copies += [registries.new_copy(template, template_database) for _ in range(4)]
+        assert spares() == registries.spares == 3
+        names = {copy.name for copy in copies}
+        assert len(names) == 5 and names <= registries.databases()
+        for copy in copies:
+            copy.close()
+        assert spares() == 3 and not names & registries.databases()
+    finally:
+        registries.close()
+    assert not registries.databases() & _databases(server)

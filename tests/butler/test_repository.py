@@ -24,8 +24,8 @@ from butler_testkit.datastore import shared_state_roots
 
 
 @pytest.fixture
-def repo(tmp_path):
-    with create_test_repository(tmp_path / "repo", run="my/run") as repository:
+def repo(tmp_path, registry):
+    with create_test_repository(tmp_path / "repo", run="my/run", registry=registry) as repository:
         yield repository
 
 
@@ -74,10 +74,10 @@ def test_a_pickled_butler_reopens_this_repository(repo):
         assert names == ["Pickled"]
 
 
-def test_repositories_are_isolated(tmp_path):
+def test_repositories_are_isolated(tmp_path, registry):
     with (
-        create_test_repository(tmp_path / "a") as first,
-        create_test_repository(tmp_path / "b") as second,
+        create_test_repository(tmp_path / "a", registry=registry) as first,
+        create_test_repository(tmp_path / "b", registry=registry) as second,
     ):
         first.butler.registry.insertDimensionData("instrument", {"name": "OnlyInA"})
         first.butler.collections.register("tagged", CollectionType.TAGGED)
@@ -105,13 +105,15 @@ def test_the_garbage_collector_is_left_as_it_was(tmp_path, enabled):
         gc.enable() if was_enabled else gc.disable()
 
 
-def test_threads_setting_up_at_once_leave_the_collector_enabled(tmp_path):
+def test_threads_setting_up_at_once_leave_the_collector_enabled(tmp_path, registry):
     from concurrent.futures import ThreadPoolExecutor
 
-    create_test_repository(tmp_path / "warm").close()  # the template, once
+    create_test_repository(tmp_path / "warm", registry=registry).close()  # the template, once
     assert gc.isenabled()
     with ThreadPoolExecutor(4) as pool:
-        repositories = list(pool.map(lambda i: create_test_repository(tmp_path / f"repo-{i}"), range(8)))
+        repositories = list(
+            pool.map(lambda i: create_test_repository(tmp_path / f"repo-{i}", registry=registry), range(8))
+        )
     for repository in repositories:
         repository.close()
     assert gc.isenabled()
@@ -122,8 +124,8 @@ def test_an_existing_repository_is_refused(repo):
         create_test_repository(repo.root)
 
 
-def test_close_leaves_no_connection_or_file_descriptor_open(tmp_path):
-    repository = create_test_repository(tmp_path / "repo")
+def test_close_leaves_no_connection_or_file_descriptor_open(tmp_path, registry):
+    repository = create_test_repository(tmp_path / "repo", registry=registry)
     repository.butler.registry.insertDimensionData("instrument", {"name": "Cam"})
     leaked = Butler.from_config(str(repository.root))  # never closed by "the code under test"
     list(leaked.registry.queryDimensionRecords("instrument"))
@@ -152,25 +154,25 @@ def _open_descriptors_to(path):
     return [target for target in targets if target.startswith(str(path))]
 
 
-def test_registry_data_can_be_preloaded(tmp_path):
+def test_registry_data_can_be_preloaded(tmp_path, registry):
     spec = RepositorySpec(registry_data=("resource://lsst.daf.butler/tests/registry_data/base.yaml",))
-    with create_test_repository(tmp_path / "repo", spec=spec) as repository:
+    with create_test_repository(tmp_path / "repo", spec=spec, registry=registry) as repository:
         instruments = [
             record.name for record in repository.butler.registry.queryDimensionRecords("instrument")
         ]
         assert instruments == ["Cam1"]
 
 
-def test_missing_registry_data_is_a_clear_error(tmp_path):
+def test_missing_registry_data_is_a_clear_error(tmp_path, registry):
     spec = RepositorySpec(registry_data=(str(tmp_path / "missing.yaml"),))
     with pytest.raises(FileNotFoundError, match=r"missing\.yaml"):
-        create_test_repository(tmp_path / "repo", spec=spec)
+        create_test_repository(tmp_path / "repo", spec=spec, registry=registry)
 
 
-def test_a_second_repository_reuses_the_template(tmp_path):
-    create_test_repository(tmp_path / "warm").close()
+def test_a_second_repository_reuses_the_template(tmp_path, registry):
+    create_test_repository(tmp_path / "warm", registry=registry).close()
     reset_setup_stats()
-    create_test_repository(tmp_path / "again").close()
+    create_test_repository(tmp_path / "again", registry=registry).close()
     stats = setup_stats()
     assert (stats.templates_built, stats.templates_loaded, stats.repositories) == (0, 0, 1)
     assert stats.slow_path_repositories == 0
@@ -190,10 +192,10 @@ def test_templates_live_in_the_configured_cache(tmp_path, monkeypatch):
     assert not os.access(template / "gen3.sqlite3", os.W_OK) or os.geteuid() == 0
 
 
-def test_the_slow_path_still_gives_a_working_repository(tmp_path, monkeypatch):
+def test_the_slow_path_still_gives_a_working_repository(tmp_path, monkeypatch, registry):
     monkeypatch.setattr(_repository, "_clone_template", lambda *args, **kwargs: None)
     reset_setup_stats()
-    with create_test_repository(tmp_path / "repo", run="slow") as repository:
+    with create_test_repository(tmp_path / "repo", run="slow", registry=registry) as repository:
         assert repository.butler.run == "slow"
         _plain_type(repository.butler)
     assert setup_stats().slow_path_repositories == 1
@@ -223,11 +225,11 @@ def _register_and_put(repository, calibration=False):
 
 
 @pytest.mark.parametrize("calibration", [False, True], ids=["tags", "calibs"])
-def test_tables_created_by_one_repository_are_created_again_by_the_next(tmp_path, calibration):
+def test_tables_created_by_one_repository_are_created_again_by_the_next(tmp_path, calibration, registry):
     # daf_butler creates a table per dimension group of dataset types; a table
     # made in one repository must not be taken to exist in another.
     for name in ("first", "second", "third"):
-        with create_test_repository(tmp_path / name) as repository:
+        with create_test_repository(tmp_path / name, registry=registry) as repository:
             ref = _register_and_put(repository, calibration=calibration)
             butler = repository.butler
             if ref is not None:
@@ -237,10 +239,10 @@ def test_tables_created_by_one_repository_are_created_again_by_the_next(tmp_path
                 assert other.registry.getDatasetType("per_detector").isCalibration() is calibration
 
 
-def test_repositories_alive_together_keep_their_own_tables(tmp_path):
+def test_repositories_alive_together_keep_their_own_tables(tmp_path, registry):
     with (
-        create_test_repository(tmp_path / "a") as first,
-        create_test_repository(tmp_path / "b") as second,
+        create_test_repository(tmp_path / "a", registry=registry) as first,
+        create_test_repository(tmp_path / "b", registry=registry) as second,
     ):
         ref = _register_and_put(first)
         assert list(second.butler.registry.queryDatasetTypes()) == []
@@ -267,14 +269,14 @@ def test_the_template_keeps_its_expanded_configuration(tmp_path):
         assert repository.butler._config.configDir.ospath.rstrip("/") == str(repository.root)
 
 
-def test_a_dimension_universe_can_be_given_as_a_configuration(tmp_path):
+def test_a_dimension_universe_can_be_given_as_a_configuration(tmp_path, registry):
     from lsst.daf.butler import DimensionConfig
 
     config = DimensionConfig()
     config["namespace"] = "testkit_universe"
     spec = RepositorySpec(dimension_config=config)
     assert spec == RepositorySpec(dimension_config=config)
-    with create_test_repository(tmp_path / "repo", spec=spec) as repository:
+    with create_test_repository(tmp_path / "repo", spec=spec, registry=registry) as repository:
         assert repository.butler.dimensions.namespace == "testkit_universe"
     with pytest.raises(TypeError, match="DimensionConfig or the location"):
         RepositorySpec(dimension_config=42)

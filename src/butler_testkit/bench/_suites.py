@@ -193,12 +193,22 @@ def _repository_arguments(group: _ArgumentAdder) -> None:
         help="first-in-process repositories timed per side in fresh interpreters; 0 skips them "
         "(default: a third of --repeats, at least 3)",
     )
+    group.add_argument(
+        "--postgresql",
+        default="postgresql",
+        metavar="WHERE",
+        help="where the PostgreSQL rows are measured: postgresql (a throwaway server), a server's URL, "
+        "or none to leave them out (default: %(default)s)",
+    )
 
 
 def _run_repositories(args: argparse.Namespace, progress: Progress) -> SuiteResult:
     from ._repositories import format_repository_report, run_repository_bench
 
-    report = run_repository_bench(args.repeats, cold_repeats=args.cold_repeats, progress=progress)
+    postgresql = None if args.postgresql.lower() == "none" else args.postgresql
+    report = run_repository_bench(
+        args.repeats, cold_repeats=args.cold_repeats, progress=progress, postgresql=postgresql
+    )
     return SuiteResult(format_repository_report(report))
 
 
@@ -279,7 +289,7 @@ SUITES: tuple[BenchSuite, ...] = (
     BenchSuite(
         "repositories",
         "time a fresh test repository against makeTestRepo + makeTestCollection, warm and in fresh "
-        "interpreters",
+        "interpreters, and on PostgreSQL against a new namespace per test",
         _repository_arguments,
         _run_repositories,
     ),

@@ -8,7 +8,7 @@ from ._postgresql import (
     stop_throwaway_postgres_server,
     throwaway_postgres_server,
 )
-from ._registries import REGISTRY_CHOICES, REGISTRY_ENVIRONMENT_VARIABLE, resolve_registry
+from ._registries import REGISTRY_CHOICES, resolve_registry
 from ._repository import TestRepository, create_test_repository
 from ._request import REPOSITORY_KEYWORDS, repository_request
 from ._seeding import SeededData, Seeding
@@ -17,7 +17,6 @@ from ._template import RepositorySpec, cache_directory
 
 __all__ = (
     "REGISTRY_CHOICES",
-    "REGISTRY_ENVIRONMENT_VARIABLE",
     "REPOSITORY_KEYWORDS",
     "PostgresRegistries",
     "PostgresServer",

@@ -147,8 +147,14 @@ class PostgresRegistries:
     already-loaded registry managers onto the copy.
     """
 
-    spares: ClassVar[int] = 1
-    """Copies of each template kept ready, made in the background."""
+    spares: ClassVar[int] = 3
+    """The most copies of one template kept ready, made in the background.
+
+    A template gets one more spare each time a copy of it is handed out, up
+    to this: a kind of repository used once costs one spare copy, and a
+    run of tests of one kind finds copies ready even when a test does
+    little between repositories.
+    """
 
     def __init__(self, server: PostgresServer) -> None:
         self.server = server
@@ -163,6 +169,7 @@ class PostgresRegistries:
         self._databases: set[str] = set()
         self._ready: dict[str, collections.deque[str]] = {}
         self._filling: set[str] = set()
+        self._handed_out: collections.Counter[str] = collections.Counter()
         self._changed = threading.Condition(self._lock)
         self._directory = Path(tempfile.mkdtemp(prefix="btk-pg-templates-"))
         self._closed = False
@@ -248,9 +255,9 @@ class PostgresRegistries:
 
         Notes
         -----
-        A copy made in the background since the last call is handed out if
-        there is one; then another is started, so that the next test does
-        not wait for the server to copy files.
+        A spare copy made in the background is handed out if there is one;
+        then the spares are made up again (up to `spares`), so that the next
+        test does not wait for the server to copy files.
         """
         with self._changed:
             ready = self._ready.setdefault(template_database, collections.deque())
@@ -259,6 +266,7 @@ class PostgresRegistries:
             while not ready and template_database in self._filling:
                 self._changed.wait(timeout=_COPY_WAIT_SECONDS)
             name = ready.popleft() if ready else None
+            self._handed_out[template_database] += 1
         if name is None:
             name = self._copy(template, template_database)
         CONNECTIONS.track(name)
@@ -289,10 +297,11 @@ class PostgresRegistries:
         return name
 
     def _fill(self, template: RepositoryTemplate, template_database: str) -> None:
-        """Make copies of a template until `spares` are ready (in the background)."""
+        """Make copies of a template until enough are ready (in the background)."""
         while True:
             with self._lock:
-                if self._closed or len(self._ready.get(template_database, ())) >= self.spares:
+                wanted = min(self.spares, self._handed_out[template_database])
+                if self._closed or len(self._ready.get(template_database, ())) >= wanted:
                     return
                 self._filling.add(template_database)
             name: str | None = None

@@ -61,12 +61,22 @@ _SERVER_SETTINGS = {
     "synchronous_commit": "off",
     "full_page_writes": "off",
     "max_connections": "200",
+    # Every copy of a template is written to the log; dropping a database
+    # checkpoints, which recycles it. This bounds it in between (the
+    # directory may be in memory).
+    "max_wal_size": "128MB",
 }
+# Where the throwaway server's files go when there is room: a file system in
+# memory. The data is thrown away at the end, and on a busy disk writing it
+# out is most of what copying a template database costs (a copy took a
+# second or more on a shared disk, a few hundredths of one in memory).
+_MEMORY_FILE_SYSTEMS = ("/dev/shm",)
+_MEMORY_ROOM = 1 << 30
 _INSTALL_HINT = (
     "Install the server (Debian/Ubuntu: `apt-get install postgresql`; Fedora: `dnf install "
     "postgresql-server`; macOS: `brew install postgresql`; conda: `conda install -c conda-forge "
     "postgresql`), or use a server you already run by giving its URL instead of `postgresql` "
-    "(e.g. BUTLER_TESTKIT_REGISTRY=postgresql://user@host/dbname)."
+    "(e.g. pytest --butler-registry=postgresql://user@host/dbname)."
 )
 
 
@@ -234,6 +244,10 @@ class PostgresServer:
     def start(cls, *, user: str | None = None, timeout: float = 60.0) -> PostgresServer:
         """Start a throwaway server in a new temporary directory.
 
+        The directory is in a file system held in memory (``/dev/shm``)
+        when there is one with a gigabyte free, else in the usual temporary
+        directory (``$TMPDIR``).
+
         Parameters
         ----------
         user : `str`, optional
@@ -258,7 +272,7 @@ class PostgresServer:
         require_driver()
         binaries = find_postgres_binaries()
         account = _server_user(user)
-        directory = Path(tempfile.mkdtemp(prefix="btk-pg-"))
+        directory = Path(tempfile.mkdtemp(prefix="btk-pg-", dir=_memory_directory()))
         server = cls("")
         server._directory = directory
         try:
@@ -493,6 +507,25 @@ class PostgresServer:
         return f"PostgresServer({shown!r}, {kind}{state})"
 
 
+def _memory_directory() -> str | None:
+    """Return a writable directory in memory with room for a server, or `None` for the default."""
+    try:
+        mounts = Path("/proc/self/mounts").read_text().splitlines()
+    except OSError:
+        return None
+    in_memory = {
+        fields[1] for fields in (line.split() for line in mounts) if len(fields) > 2 and fields[2] == "tmpfs"
+    }
+    for candidate in _MEMORY_FILE_SYSTEMS:
+        if candidate not in in_memory or not os.access(candidate, os.W_OK | os.X_OK):
+            continue
+        with contextlib.suppress(OSError):
+            stats = os.statvfs(candidate)
+            if stats.f_bavail * stats.f_frsize >= _MEMORY_ROOM:
+                return candidate
+    return None
+
+
 def _as_account(account: pwd.struct_passwd | None) -> dict[str, Any]:
     if account is None:
         return {}
@@ -606,12 +639,21 @@ class _ProcessServer:
         self._lock = threading.Lock()
         self._server: PostgresServer | None = None
         self._registered = False
+        # Why the server could not be had, kept so that every test that asks
+        # for it is told at once rather than trying (and waiting) again.
+        self._unavailable: tuple[int, PostgresUnavailableError] | None = None
 
     def get(self) -> PostgresServer:
         with self._lock:
+            if self._unavailable is not None and self._unavailable[0] == os.getpid():
+                raise PostgresUnavailableError(str(self._unavailable[1]))
             server = self._server
             if server is None or not server.running or server._owner_pid != os.getpid():
-                server = self._server = PostgresServer.start()
+                try:
+                    server = self._server = PostgresServer.start()
+                except PostgresUnavailableError as err:
+                    self._unavailable = (os.getpid(), err)
+                    raise
                 if not self._registered:
                     atexit.register(self.stop)
                     self._registered = True
@@ -620,6 +662,7 @@ class _ProcessServer:
     def stop(self) -> None:
         with self._lock:
             server, self._server = self._server, None
+            self._unavailable = None
         if server is not None:
             server.stop()
 
@@ -640,7 +683,8 @@ def throwaway_postgres_server() -> PostgresServer:
     ------
     PostgresUnavailableError
         Raised if the server programs or the driver are missing, or the
-        server does not start.
+        server does not start; then again, at once, on every later call
+        until `stop_throwaway_postgres_server`.
 
     Notes
     -----
@@ -657,6 +701,7 @@ def throwaway_postgres_server() -> PostgresServer:
 def stop_throwaway_postgres_server() -> None:
     """Stop this process's throwaway server now, if it was started.
 
-    The next `throwaway_postgres_server` call starts a new one.
+    The next `throwaway_postgres_server` call starts a new one (or tries
+    again, after a failure to start).
     """
     _PROCESS_SERVER.stop()

@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-__all__ = ("REGISTRY_CHOICES", "REGISTRY_ENVIRONMENT_VARIABLE", "resolve_registry")
-
-import os
-
-REGISTRY_ENVIRONMENT_VARIABLE = "BUTLER_TESTKIT_REGISTRY"
-"""Environment variable giving the default registry of test repositories."""
+__all__ = ("REGISTRY_CHOICES", "resolve_registry")
 
 REGISTRY_CHOICES = ("sqlite", "postgresql")
 """The registry engines named by a word; a PostgreSQL URL is the third kind of choice."""
 
 
-def resolve_registry(registry: str | None = None) -> str:
+def resolve_registry(registry: str | None = None, *, source: str = "registry") -> str:
     """Check a registry choice and return it in canonical form.
 
     Parameters
     ----------
     registry : `str`, optional
-        ``"sqlite"`` (a SQLite file inside the repository),
-        ``"postgresql"`` (a database on this process's throwaway PostgreSQL
-        server), or the URL of an existing PostgreSQL server (each test
-        repository is a new database on it). `None` means
-        ``$BUTLER_TESTKIT_REGISTRY``, or ``"sqlite"`` when that is unset or
-        empty.
+        ``"sqlite"`` (a SQLite file inside the repository; also what `None`
+        means), ``"postgresql"`` (a database on this process's throwaway
+        PostgreSQL server), or the URL of an existing PostgreSQL server
+        (each test repository is a new database on it).
+    source : `str`, optional
+        Where the value came from, for the error message (an option, a
+        marker, an environment variable).
 
     Returns
     -------
@@ -34,15 +30,15 @@ def resolve_registry(registry: str | None = None) -> str:
 
     Raises
     ------
+    TypeError
+        Raised if ``registry`` is not a string.
     ValueError
-        Raised for anything else, naming where the bad value came from.
+        Raised for any other string, naming where it came from.
     """
-    source = "registry"
     if registry is None:
-        registry = os.environ.get(REGISTRY_ENVIRONMENT_VARIABLE, "").strip() or "sqlite"
-        source = f"${REGISTRY_ENVIRONMENT_VARIABLE}"
+        return "sqlite"
     if not isinstance(registry, str):
-        raise TypeError(f"registry must be a str; got {type(registry).__name__}: {registry!r}")
+        raise TypeError(f"{source} must be a str; got {type(registry).__name__}: {registry!r}")
     if registry.lower() in REGISTRY_CHOICES:
         return registry.lower()
     if "://" in registry:

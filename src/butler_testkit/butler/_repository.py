@@ -234,8 +234,7 @@ def create_test_repository(
         Where the registry lives: ``"sqlite"`` (a file under ``root``),
         ``"postgresql"`` (a new database on this process's throwaway
         PostgreSQL server, started on first use) or the URL of a PostgreSQL
-        server you run (a new database on it). `None` reads
-        ``$BUTLER_TESTKIT_REGISTRY``, and takes ``"sqlite"`` if it is unset.
+        server you run (a new database on it). `None` means ``"sqlite"``.
 
     Returns
     -------

@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = ("ButlerTestEngine",)
 
 import contextlib
+import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ from lsst.daf.butler.datastore import Datastore, DatastoreConfig
 from lsst.daf.butler.registry.interfaces import DatastoreRegistryBridgeManager
 
 from .. import _seeds
-from ..butler import TestRepository, create_test_repository, repository_request
+from .._constants import REGISTRY_ENVIRONMENT_VARIABLE
+from ..butler import TestRepository, create_test_repository, repository_request, resolve_registry
 from ..datastore import FaultPlan, InMemoryDatastore, InstrumentedDatastore
 from ..factories import (
     DataIdFactory,
@@ -226,7 +228,28 @@ class ButlerTestEngine:
         """
         return RefFactory(self.data_ids() if data_ids is None else data_ids, seed=self.seed("refs"))
 
-    def repository(self, root: str | Path, keywords: Mapping[str, Any] | None = None) -> TestRepository:
+    @property
+    def registry(self) -> str:
+        """Where the test's repositories keep their registry.
+
+        The option ``registry``, else ``$BUTLER_TESTKIT_REGISTRY``, else
+        ``"sqlite"``: ``"sqlite"``, ``"postgresql"`` or a PostgreSQL URL
+        (see `~butler_testkit.butler.resolve_registry`).
+
+        Raises
+        ------
+        ValueError
+            Raised if the environment variable holds no such choice.
+        """
+        chosen = self.options["registry"]
+        if chosen is not None:
+            return str(chosen)
+        given = os.environ.get(REGISTRY_ENVIRONMENT_VARIABLE, "").strip()
+        return resolve_registry(given, source=f"${REGISTRY_ENVIRONMENT_VARIABLE}") if given else "sqlite"
+
+    def repository(
+        self, root: str | Path, keywords: Mapping[str, Any] | None = None, *, registry: str | None = None
+    ) -> TestRepository:
         """Create a fresh, isolated test repository.
 
         Parameters
@@ -238,6 +261,8 @@ class ButlerTestEngine:
             the option ``repository`` if not given. Seeded values are drawn
             from the session seed, so repositories declared alike hold the
             same records and share one template.
+        registry : `str`, optional
+            Where its registry lives; `registry` if not given.
 
         Returns
         -------
@@ -250,8 +275,12 @@ class ButlerTestEngine:
         TypeError
             Raised for an unknown keyword.
         ValueError
-            Raised for an invalid seeding.
+            Raised for an invalid seeding or registry.
+        butler_testkit.butler.PostgresUnavailableError
+            Raised if the registry is on PostgreSQL and PostgreSQL cannot be
+            had (the front ends turn it into a skip with its message).
         """
         wanted = self.options["repository"] if keywords is None else keywords
         spec, run = repository_request(wanted, default_run=self.run_name, seed=self.session_seed)
-        return create_test_repository(root, run=run, spec=spec)
+        chosen = self.registry if registry is None else registry
+        return create_test_repository(root, run=run, spec=spec, registry=chosen)

@@ -44,6 +44,7 @@ from .._constants import (
     DEFAULT_INSTRUMENT,
     FAULTS_MARKER,
     INSTRUMENT_NAMES,
+    REGISTRY_ENVIRONMENT_VARIABLE,
     REPOSITORY_MARKER,
 )
 
@@ -176,6 +177,16 @@ def _parse_repository(value: object, source: str) -> dict[str, Any]:
     return _parse_keywords(value, source, REPOSITORY_KEYWORDS)
 
 
+def _parse_registry(value: object, source: str) -> str:
+    from ..butler import resolve_registry
+
+    if not isinstance(value, str):
+        raise TypeError(
+            f"{source} must be 'sqlite', 'postgresql' or the URL of a PostgreSQL server; got {value!r}."
+        )
+    return resolve_registry(value, source=source)
+
+
 def _parse_faults(value: object, source: str) -> tuple[Any, ...]:
     from ..datastore import Fault
 
@@ -265,6 +276,19 @@ OPTIONS: tuple[Option, ...] = (
         attribute="butler_repo_spec",
     ),
     Option(
+        "registry",
+        _parse_registry,
+        None,
+        "where the test repositories keep their registry: sqlite (a file in each), postgresql (a "
+        "database each on a throwaway server the test process starts) or the URL of a PostgreSQL "
+        f"server you run (default: ${REGISTRY_ENVIRONMENT_VARIABLE} or sqlite)",
+        marker=REPOSITORY_MARKER,
+        marker_key="registry",
+        attribute="butler_registry",
+        cli="--butler-registry",
+        metavar="sqlite|postgresql|URL",
+    ),
+    Option(
         "conformance_report",
         _parse_path,
         None,
@@ -299,7 +323,8 @@ MARKERS: tuple[Marker, ...] = (
         REPOSITORY_MARKER,
         f"{REPOSITORY_MARKER}(**spec)",
         "what the butler / butler_repo fixtures' repository holds (instrument, detectors, visits, "
-        "exposures, tracts, dataset_types, registry_data, dimension_config, run), e.g. "
+        "exposures, tracts, dataset_types, registry_data, dimension_config, run) and where its "
+        "registry lives (registry: sqlite, postgresql or a server URL), e.g. "
         f"@pytest.mark.{REPOSITORY_MARKER}(instrument='HSC', detectors=3, visits=2)",
     ),
     Marker(
