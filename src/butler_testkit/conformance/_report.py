@@ -40,6 +40,7 @@ AREAS: tuple[str, ...] = (
     "transactions",
     "constraints",
     "transfer",
+    "chains",
     "records",
     "concurrency",
     "resource release",
