@@ -10,8 +10,16 @@ if TYPE_CHECKING:
     from ..factories._bridges import make_bridge_manager
     from ._capabilities import INGEST_TRANSFER_MODES, Capabilities, capability_names, lacks, requires
     from ._check import CheckResult, format_check, run_check
+    from ._coverage import (
+        CoverageUnavailableError,
+        FunctionCoverage,
+        ModuleCoverage,
+        TargetCoverage,
+        target_datastore_class,
+    )
     from ._factory import DatastoreFactory
     from ._report import ConformanceResults, SuiteResult, TestResult, load_report, write_report
+    from ._samples import SAMPLE_FORMATTERS, SAMPLE_STORAGE_CLASSES
     from ._suite import DatastoreConformance
     from ._targets import (
         BUILTIN_TARGETS,
@@ -26,15 +34,21 @@ if TYPE_CHECKING:
 __all__ = (
     "BUILTIN_TARGETS",
     "INGEST_TRANSFER_MODES",
+    "SAMPLE_FORMATTERS",
+    "SAMPLE_STORAGE_CLASSES",
     "Capabilities",
     "CheckResult",
     "ConformanceResults",
     "ConformanceTarget",
+    "CoverageUnavailableError",
     "DatastoreConformance",
     "DatastoreFactory",
+    "FunctionCoverage",
     "InMemoryStateView",
+    "ModuleCoverage",
     "StoredStateView",
     "SuiteResult",
+    "TargetCoverage",
     "TargetError",
     "TestResult",
     "UpstreamInMemoryStateView",
@@ -47,6 +61,7 @@ __all__ = (
     "requires",
     "resolve_target",
     "run_check",
+    "target_datastore_class",
     "targets_markdown",
     "write_report",
 )
@@ -63,6 +78,11 @@ _LAZY = {
     "CheckResult": "._check",
     "format_check": "._check",
     "run_check": "._check",
+    "CoverageUnavailableError": "._coverage",
+    "FunctionCoverage": "._coverage",
+    "ModuleCoverage": "._coverage",
+    "TargetCoverage": "._coverage",
+    "target_datastore_class": "._coverage",
     "DatastoreFactory": "._factory",
     "ConformanceResults": "._report",
     "SuiteResult": "._report",
@@ -70,6 +90,8 @@ _LAZY = {
     "load_report": "._report",
     "write_report": "._report",
     "DatastoreConformance": "._suite",
+    "SAMPLE_FORMATTERS": "._samples",
+    "SAMPLE_STORAGE_CLASSES": "._samples",
     "BUILTIN_TARGETS": "._targets",
     "ConformanceTarget": "._targets",
     "TargetError": "._targets",
