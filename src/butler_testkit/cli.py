@@ -7,7 +7,9 @@ __all__ = ("build_parser", "main")
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from ._mutation import add_mutation_arguments
 from ._version import __version__
 
 
@@ -39,9 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--suite",
-        choices=("all", "datastores", "repositories"),
+        choices=("all", "datastores", "repositories", "mutation"),
         default="all",
-        help="what to benchmark (default: %(default)s)",
+        help="what to benchmark (default: %(default)s; 'all' is datastores and repositories, "
+        "'mutation' the conformance suite's strength against mutants of a datastore class)",
     )
     bench.add_argument(
         "--repeats", type=int, default=15, help="repositories timed per side, warm (default: %(default)s)"
@@ -79,7 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
             "(default: all; put is always timed, emptyTrash brings trash)"
         ),
     )
-    bench.add_argument("--seed", type=int, default=20261123, help="seed of the dataset ids")
+    bench.add_argument(
+        "--seed", type=int, default=20261123, help="seed of the dataset ids and the mutant sample"
+    )
+    add_mutation_arguments(bench)
 
     check = commands.add_parser(
         "check",
@@ -114,6 +120,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--seed", type=int, default=None, help="--butler-seed of the runs")
     check.add_argument("-v", "--verbose", action="store_true", help="show pytest's output")
+    check.add_argument(
+        "--coverage",
+        action="store_true",
+        help="measure which lines and branches of each target's datastore modules the suite executed, "
+        "and print a table per method (needs the 'coverage' extra)",
+    )
+    check.add_argument(
+        "--coverage-html",
+        type=Path,
+        metavar="DIR",
+        help="also write an HTML coverage report per target in DIR",
+    )
     return parser
 
 
@@ -123,6 +141,8 @@ def _measurement_names(value: str) -> list[str]:
 
 
 def _run_bench(args: argparse.Namespace) -> int:
+    if args.suite == "mutation":
+        return _run_mutation_bench(args)
     status = 0
     if args.suite in ("all", "datastores"):
         status = _run_datastore_bench(args)
@@ -179,8 +199,23 @@ def _run_datastore_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_mutation_bench(args: argparse.Namespace) -> int:
+    from ._mutation import run_mutation_command
+
+    class_path = args.mutate
+    if class_path is None:
+        from .conformance import TargetError, target_datastore_class
+
+        try:
+            class_path = target_datastore_class(args.conformance_target)
+        except TargetError as err:
+            print(f"butler-testkit bench: error: {err}", file=sys.stderr)
+            return 2
+    return run_mutation_command(args, class_path, progress=_progress)
+
+
 def _run_check(args: argparse.Namespace) -> int:
-    from .conformance import TargetError, format_check, run_check
+    from .conformance import CoverageUnavailableError, TargetError, format_check, run_check
 
     if args.workers is not None and args.workers != "auto" and not args.workers.isdigit():
         print(
@@ -196,8 +231,10 @@ def _run_check(args: argparse.Namespace) -> int:
             seed=args.seed,
             verbose=args.verbose,
             progress=lambda line: print(f"... {line}", file=sys.stderr, flush=True),
+            coverage=args.coverage,
+            coverage_html=args.coverage_html,
         )
-    except TargetError as err:
+    except (TargetError, CoverageUnavailableError) as err:
         print(f"butler-testkit check: error: {err}", file=sys.stderr)
         return 2
     print(format_check(result))
