@@ -283,6 +283,21 @@ class TracedRecord:
 class TracingDelegate(StorageClassDelegate):
     """Delegate for `TracedRecord`: attaches provenance when the dataset is put."""
 
+    def can_accept(self, inMemoryDataset: Any) -> bool:
+        """Accept a `TracedRecord` as it is, so that a datastore need not convert it.
+
+        Parameters
+        ----------
+        inMemoryDataset : `object`
+            What is put.
+
+        Returns
+        -------
+        accepts : `bool`
+            Whether it is a `TracedRecord`.
+        """
+        return isinstance(inMemoryDataset, TracedRecord)
+
     def add_provenance(
         self, inMemoryDataset: Any, ref: DatasetRef, provenance: DatasetProvenance | None = None
     ) -> Any:
