@@ -282,6 +282,17 @@ def test_a_listed_equivalent_survivor_is_counted_apart(subject, tmp_path):
     assert report.strength >= report.kill_rate
 
 
+def test_the_mutant_replaces_a_module_pytest_loads_as_a_plugin(subject, tmp_path):
+    # pytest imports plugin modules itself (rewriting their asserts): the
+    # mutant must still be what the tests see.
+    command = external_command(f"python -m pytest -p {subject} test_subject.py -q", tmp_path)
+    increment = next(
+        m.key for m in generate_mutants(f"{subject}.Counter") if m.original == "self.count += amount"
+    )
+    report = run_mutation(f"{subject}.Counter", command, keys=[increment], preload=_PRELOAD)
+    assert [result.status for result in report.results] == [KILLED]
+
+
 def test_a_suite_that_fails_unmutated_cannot_judge(subject, tmp_path):
     (tmp_path / "test_subject.py").write_text("def test_broken():\n    assert False\n")
     command = external_command("python -m pytest test_subject.py -q", tmp_path)

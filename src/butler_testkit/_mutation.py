@@ -621,12 +621,13 @@ class _ForkServer:
 
     def close(self) -> None:
         """End the server; it kills any child still running."""
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, ValueError):
             if self._process.stdin is not None:
                 self._process.stdin.close()
         try:
-            self._process.wait(timeout=30)
+            self._process.wait(timeout=5)
         except subprocess.TimeoutExpired:
+            self.kill()
             _kill(self._process)
             self._process.wait()
 
@@ -655,8 +656,13 @@ class _Runner:
             filter(None, [str(self._hook_directory), os.getcwd(), os.environ.get("PYTHONPATH")])
         )
         environment["PYTEST_PLUGINS"] = ",".join(plugins)
-        # Stop at the first failure; keep pytest's temporary files with the run.
-        environment["PYTEST_ADDOPTS"] = f"-x -p no:cacheprovider --basetemp={directory / 'tmp'}"
+        # Stop at the first failure; keep pytest's temporary files with the
+        # run. No assertion rewriting: pytest's import hook would load the
+        # modules of a package that is a pytest plugin (butler-testkit is
+        # one) from their files, ahead of the mutant.
+        environment["PYTEST_ADDOPTS"] = (
+            f"-x -p no:cacheprovider --assert=plain --basetemp={directory / 'tmp'}"
+        )
         return environment
 
     def _run(
@@ -809,13 +815,21 @@ class _Runner:
         directory = self._workspace / f"mutant-{number}"
         directory.mkdir()
         mutant_file = directory / "mutant.json"
-        mutant_file.write_text(json.dumps({"module": mutant.module, "source": mutant.source}))
+        loaded = directory / "loaded"
+        mutant_file.write_text(
+            json.dumps({"module": mutant.module, "source": mutant.source, "loaded": str(loaded)})
+        )
         selection = directory / "tests.txt"
         selection.write_text("\n".join(tests) + "\n")
         environment = self._environment(directory, [_HOOK_MODULE])
         environment[MUTANT_VARIABLE] = str(mutant_file)
         environment[SELECTION_VARIABLE] = str(selection)
         status, output, seconds = self._run(environment, timeout, directory)
+        if status is not None and not loaded.exists():
+            raise MutationRunError(
+                f"Mutant {mutant.label} was never loaded: something imported {mutant.module} "
+                f"without the mutation hook (exit status {status}):\n{_tail(output)}"
+            )
         if status is None:
             outcome, detail = TIMEOUT, f"stopped after {timeout:.0f} s"
         elif status == 0:
@@ -977,6 +991,22 @@ def add_mutation_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _interrupt_on_sigterm() -> Callable[[], None]:
+    """Make SIGTERM stop the run as Ctrl-C does, so that its processes are stopped too."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    return restore
+
+
 def _survivors_of(path: Path) -> list[str]:
     try:
         results = json.loads(path.read_text())["results"]
@@ -1003,10 +1033,12 @@ def run_mutation_command(
     -------
     status : `int`
         0 when the run completed, 1 if the suite could not judge the
-        mutants, 2 for bad options.
+        mutants, 2 for bad options, 130 if interrupted (by Ctrl-C or
+        SIGTERM; every run still going is stopped first).
     """
     from ._mutants import MutationSourceError
 
+    restore = _interrupt_on_sigterm()
     try:
         equivalents = load_equivalents(args.equivalents)
         keys = None if args.rerun_survivors is None else _survivors_of(args.rerun_survivors)
@@ -1032,6 +1064,11 @@ def run_mutation_command(
     except MutationRunError as err:
         print(f"butler-testkit bench: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("butler-testkit bench: interrupted; every mutant's run was stopped", file=sys.stderr)
+        return 130
+    finally:
+        restore()
     print(format_mutation_report(report))
     if args.mutation_report is not None:
         args.mutation_report.write_text(json.dumps(report.to_dict(), indent=1) + "\n")

@@ -7,9 +7,11 @@ before the mutant is in place, and it never writes a file.
 
 Environment:
 
-- ``BUTLER_TESTKIT_MUTANT``: a JSON file with ``module`` (the name) and
-  ``source`` (the mutated text); that module is then built from the text
-  whenever it is imported, in this process and in its subprocesses;
+- ``BUTLER_TESTKIT_MUTANT``: a JSON file with ``module`` (the name),
+  ``source`` (the mutated text) and ``loaded`` (a file to create when the
+  mutant is loaded, so that the run can tell it was); that module is then
+  built from the text whenever it is imported, in this process and in its
+  subprocesses;
 - ``BUTLER_TESTKIT_SELECTED_TESTS``: a file of pytest node IDs, one a line;
   every other collected test is deselected.
 """
@@ -33,9 +35,10 @@ SELECTION_VARIABLE = "BUTLER_TESTKIT_SELECTED_TESTS"
 
 
 class _MutantLoader(importlib.abc.Loader):
-    def __init__(self, source: str, origin: str) -> None:
+    def __init__(self, source: str, origin: str, loaded: str | None) -> None:
         self._source = source
         self._origin = origin
+        self._loaded = loaded
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
         return None
@@ -44,13 +47,17 @@ class _MutantLoader(importlib.abc.Loader):
         # Compiled under the original file's name, so that tracebacks and
         # anything locating files next to the module still work.
         code = compile(self._source, self._origin, "exec", dont_inherit=True)
+        if self._loaded:
+            with open(self._loaded, "a"):
+                pass
         exec(code, module.__dict__)
 
 
 class _MutantFinder(importlib.abc.MetaPathFinder):
-    def __init__(self, module: str, source: str) -> None:
+    def __init__(self, module: str, source: str, loaded: str | None) -> None:
         self._module = module
         self._source = source
+        self._loaded = loaded
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None
@@ -61,7 +68,7 @@ class _MutantFinder(importlib.abc.MetaPathFinder):
         if original is None or original.origin is None:
             return None
         return importlib.util.spec_from_file_location(
-            fullname, original.origin, loader=_MutantLoader(self._source, original.origin)
+            fullname, original.origin, loader=_MutantLoader(self._source, original.origin, self._loaded)
         )
 
 
@@ -86,7 +93,7 @@ def install_from_environment() -> bool:
     module = mutant["module"]
     if module in sys.modules:
         raise RuntimeError(f"{module} was imported before its mutant could be installed.")
-    sys.meta_path.insert(0, _MutantFinder(module, mutant["source"]))
+    sys.meta_path.insert(0, _MutantFinder(module, mutant["source"], mutant.get("loaded")))
     return True
 
 
