@@ -293,6 +293,24 @@ def test_the_mutant_replaces_a_module_pytest_loads_as_a_plugin(subject, tmp_path
     assert [result.status for result in report.results] == [KILLED]
 
 
+def test_the_survivors_of_one_suite_go_to_the_next(subject, tmp_path):
+    weak_tests = "def test_it_starts_at_zero():\n    assert Counter(3).count == 0\n"
+    (tmp_path / "test_weak.py").write_text(f"from {subject} import Counter\n\n\n{weak_tests}")
+    weak = external_command("python -m pytest test_weak.py -q", tmp_path)
+    strong = external_command("python -m pytest test_subject.py -q", tmp_path)
+    keys = [m.key for m in generate_mutants(f"{subject}.Counter") if m.method in ("__init__", "add")]
+    report = run_mutation(f"{subject}.Counter", [weak, strong], keys=keys, jobs=2, preload=_PRELOAD)
+    assert report.suites == [weak.label, strong.label]
+    assert report.killed_by(0) > 0
+    assert report.killed_by(1) > 0
+    assert report.killed_by(0) + report.killed_by(1) == report.killed
+    # Nothing in add() runs in the weak suite: only the strong one judged it.
+    assert all(r.judge == 1 for r in report.results if r.mutant.method == "add" and r.status == KILLED)
+    text = format_mutation_report(report)
+    assert f"then, for the survivors, {strong.label}" in text
+    assert "by the first suite alone" in text
+
+
 def test_a_suite_that_fails_unmutated_cannot_judge(subject, tmp_path):
     (tmp_path / "test_subject.py").write_text("def test_broken():\n    assert False\n")
     command = external_command("python -m pytest test_subject.py -q", tmp_path)

@@ -9,12 +9,17 @@ behaves exactly as on the original), and a mutant that no test executes
 survives without a run. A mutant is *killed* when its run fails, errors or
 times out, and *survives* when it passes; mutants listed as equivalent (they
 change no behaviour any caller can see) are counted apart, with a reason each.
+
+Several suites can judge one run, in order (the conformance suite, then a
+project's own tests): a mutant goes to the next suite only if the ones before
+let it survive, and the report says which suite killed what.
 """
 
 from __future__ import annotations
 
 __all__ = (
     "DEFAULT_EQUIVALENTS",
+    "STATUSES",
     "EquivalentMutant",
     "MutantResult",
     "MutationReport",
@@ -25,6 +30,7 @@ __all__ = (
     "external_command",
     "format_mutation_report",
     "load_equivalents",
+    "mutation_targets",
     "run_mutation",
     "run_mutation_command",
 )
@@ -32,15 +38,11 @@ __all__ = (
 import argparse
 import collections
 import concurrent.futures
-import contextlib
 import dataclasses
 import json
-import os
 import random
 import shlex
-import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -51,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from ._mutants import Mutant, generate_mutants
-from ._mutation_hook import MUTANT_VARIABLE, SELECTION_VARIABLE
+from ._mutation_runner import SITECUSTOMIZE, Judge, MutationRunError, TestCommand, stop_everything
 
 DEFAULT_EQUIVALENTS = "equivalent_mutants.yaml"
 """Name of the checked-in list of equivalent mutants, next to this module."""
@@ -66,48 +68,6 @@ STATUSES = (KILLED, TIMEOUT, SURVIVED, UNCOVERED, EQUIVALENT, INVALID)
 """What became of a mutant: killed by a failing test, killed by running out
 of time, survived a run, survived because no test executes it, listed as
 equivalent, or does not compile (left out of every rate)."""
-
-_HOOK_MODULE = "butler_testkit._mutation_hook"
-_COVERAGE_PLUGIN = "butler_testkit._pytest_coverage"
-_SITECUSTOMIZE = f"import {_HOOK_MODULE}\n\n{_HOOK_MODULE}.install_from_environment()\n"
-# Variables of the caller's environment that would change what the runs do
-# (with those of the coverage plugin, which imports pytest: see _cleared).
-_CLEARED_ENVIRONMENT = (
-    "PYTEST_ADDOPTS",
-    "PYTEST_PLUGINS",
-    "PYTEST_DISABLE_PLUGIN_AUTOLOAD",
-    MUTANT_VARIABLE,
-    SELECTION_VARIABLE,
-)
-# Mutant runs yield the processor to everything else on the machine.
-_NICE = ("nice", "-n", "10") if shutil.which("nice") else ()
-_OUTPUT_TAIL = 25
-
-
-class MutationRunError(RuntimeError):
-    """The unmutated suite does not pass, or the run cannot be set up."""
-
-
-@dataclasses.dataclass(frozen=True)
-class TestCommand:
-    """A pytest command that runs a test suite against whatever module is importable.
-
-    Parameters
-    ----------
-    label : `str`
-        What the suite is, for the report.
-    argv : `~collections.abc.Sequence` [`str`]
-        The command.
-    cwd : `pathlib.Path`
-        Directory it runs in (pytest node IDs are relative to its rootdir).
-    """
-
-    __test__ = False  # not a pytest test class
-
-    label: str
-    argv: Sequence[str]
-    cwd: Path
-
 
 _CONFORMANCE_MODULE = """\
 # Written by butler-testkit bench --suite mutation: the conformance suite against one target.
@@ -140,6 +100,7 @@ def conformance_command(target: str, directory: Path) -> TestCommand:
     path = Path(target)
     if path.suffix in {".yaml", ".yml", ".json"} or path.is_file():
         target = str(path.resolve())
+    directory.mkdir(parents=True, exist_ok=True)
     (directory / "test_conformance.py").write_text(_CONFORMANCE_MODULE.format(spec=target))
     (directory / "pytest.ini").write_text(_CONFORMANCE_INI)
     argv = [
@@ -252,6 +213,7 @@ def load_equivalents(path: Path | None = None) -> dict[str, EquivalentMutant]:
 
 
 @dataclasses.dataclass
+@dataclasses.dataclass
 class MutantResult:
     """What became of one mutant.
 
@@ -261,11 +223,13 @@ class MutantResult:
         The mutant.
     status : `str`
         One of `STATUSES`.
+    judge : `int` or `None`
+        Index of the suite that killed it (or of the last that ran it).
     tests : `int`
-        How many tests ran against it (those that execute the changed
-        statement).
+        How many tests ran against it, in all suites (those that execute
+        the changed statement).
     seconds : `float`
-        Wall time of its run.
+        Wall time of its runs.
     detail : `str`
         The tail of the run's output when it did not pass, the reason of
         an equivalent mutant, or the compiler's complaint.
@@ -273,6 +237,7 @@ class MutantResult:
 
     mutant: Mutant
     status: str
+    judge: int | None = None
     tests: int = 0
     seconds: float = 0.0
     detail: str = ""
@@ -289,6 +254,7 @@ class MutantResult:
             "original": mutant.original,
             "mutated": mutant.mutated,
             "status": self.status,
+            "judge": self.judge,
             "tests": self.tests,
             "seconds": round(self.seconds, 2),
         }
@@ -302,16 +268,16 @@ class MutationReport:
     ----------
     class_path : `str`
         The class mutated (its defining module and name).
-    suite : `str`
-        The test suite's label.
+    suites : `list` [`str`]
+        The judging suites' labels, in the order they ran.
     generated : `int`
         Mutants of the class in all.
     results : `list` [`MutantResult`]
         The mutants run (all of them, or the sample), in source order.
     sample_seed : `int` or `None`
         Seed of the sample, if it is one.
-    baseline_seconds : `float`
-        Wall time of the unmutated suite, measured with coverage.
+    baseline_seconds : `list` [`float`]
+        Wall time of each unmutated suite, measured with coverage.
     seconds : `float`
         Wall time of the whole run.
     stale_equivalents : `list` [`str`]
@@ -322,11 +288,11 @@ class MutationReport:
     """
 
     class_path: str
-    suite: str
+    suites: list[str]
     generated: int
     results: list[MutantResult]
     sample_seed: int | None
-    baseline_seconds: float
+    baseline_seconds: list[float]
     seconds: float
     stale_equivalents: list[str] = dataclasses.field(default_factory=list)
     wrongly_equivalent: list[str] = dataclasses.field(default_factory=list)
@@ -352,9 +318,29 @@ class MutationReport:
         return len(self.results) - self.count(INVALID)
 
     @property
+    def relevant(self) -> int:
+        """Valid mutants that are not equivalent."""
+        return self.valid - self.count(EQUIVALENT)
+
+    @property
     def killed(self) -> int:
         """Mutants killed by a failure or a timeout."""
         return self.count(KILLED, TIMEOUT)
+
+    def killed_by(self, judge: int) -> int:
+        """Count the mutants one suite killed (the suites before it let them survive).
+
+        Parameters
+        ----------
+        judge : `int`
+            Index of the suite in `suites`.
+
+        Returns
+        -------
+        count : `int`
+            How many.
+        """
+        return sum(1 for r in self.results if r.status in (KILLED, TIMEOUT) and r.judge == judge)
 
     @property
     def kill_rate(self) -> float:
@@ -364,19 +350,19 @@ class MutationReport:
     @property
     def strength(self) -> float:
         """Killed over the valid mutants that are not equivalent."""
-        relevant = self.valid - self.count(EQUIVALENT)
-        return self.killed / relevant if relevant else 0.0
+        return self.killed / self.relevant if self.relevant else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as JSON-ready values."""
         return {
             "class": self.class_path,
-            "suite": self.suite,
+            "suites": self.suites,
             "generated": self.generated,
             "sample_seed": self.sample_seed,
-            "baseline_seconds": round(self.baseline_seconds, 1),
+            "baseline_seconds": [round(seconds, 1) for seconds in self.baseline_seconds],
             "seconds": round(self.seconds, 1),
             "counts": {status: self.count(status) for status in STATUSES},
+            "killed_by": [self.killed_by(judge) for judge in range(len(self.suites))],
             "kill_rate": round(self.kill_rate, 4),
             "strength": round(self.strength, 4),
             "stale_equivalents": self.stale_equivalents,
@@ -387,7 +373,7 @@ class MutationReport:
 
 def run_mutation(
     class_path: str,
-    command: TestCommand,
+    commands: TestCommand | Sequence[TestCommand],
     *,
     sample: int | None = None,
     seed: int = 0,
@@ -398,14 +384,15 @@ def run_mutation(
     progress: Callable[[str], None] | None = None,
     preload: Sequence[str] | None = None,
 ) -> MutationReport:
-    """Run a test suite against mutants of a class.
+    """Run test suites against mutants of a class.
 
     Parameters
     ----------
     class_path : `str`
         The class to mutate, ``package.module.Class``.
-    command : `TestCommand`
-        The pytest command running the suite.
+    commands : `TestCommand` or `~collections.abc.Sequence` [`TestCommand`]
+        The pytest commands running the suites, in order: a mutant goes to
+        the next suite only if it survives this one.
     sample : `int`, optional
         Run a seeded random sample of this many mutants instead of all.
     seed : `int`, optional
@@ -417,15 +404,15 @@ def run_mutation(
         Mutants run at once, each in its own ``nice``'d process.
     timeout : `float`, optional
         Seconds a mutant's run may take before it is stopped (and counted
-        as killed); three times the unmutated run, at least a minute, by
-        default.
+        as killed); three times the suite's unmutated run, at least a
+        minute, by default.
     equivalents : `~collections.abc.Mapping` [`str`, `EquivalentMutant`], optional
         Mutants known to be equivalent, by key; the checked-in list by
         default.
     progress : `~collections.abc.Callable`, optional
         Called with a line as the run advances.
     preload : `~collections.abc.Sequence` [`str`], optional
-        Modules the fork server imports once for every mutant's run (none
+        Modules the fork servers import once for every mutant's run (none
         may import the mutated module); daf_butler, pytest, numpy, Faker,
         Hypothesis and the conformance suite by default.
 
@@ -437,10 +424,15 @@ def run_mutation(
     Raises
     ------
     MutationRunError
-        Raised if the unmutated suite fails or selects no test.
+        Raised if an unmutated suite fails or never runs the module.
     butler_testkit._mutants.MutationSourceError
         Raised if the class cannot be found.
+    ValueError
+        Raised for no command, fewer than one job, or an empty sample.
     """
+    commands = [commands] if isinstance(commands, TestCommand) else list(commands)
+    if not commands:
+        raise ValueError("run_mutation needs at least one test command.")
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}.")
     if sample is not None and sample < 1:
@@ -468,22 +460,28 @@ def run_mutation(
         workspace = Path(scratch)
         hook_directory = workspace / "hook"
         hook_directory.mkdir()
-        (hook_directory / "sitecustomize.py").write_text(_SITECUSTOMIZE)
-        runner = _Runner(command, hook_directory, workspace, preload)
-        say(f"{len(chosen)} of {len(everything)} mutants of {module}.{class_name}; running {command.label}")
-        baseline_seconds, tests_by_line = runner.baseline(source_file)
-        limit = timeout if timeout is not None else max(60.0, 3 * baseline_seconds)
-        say(f"the unmutated suite passes in {baseline_seconds:.1f} s (with coverage); timeout {limit:.0f} s")
-        results = runner.run_all(chosen, tests_by_line, known, jobs=jobs, timeout=limit, say=say)
+        (hook_directory / "sitecustomize.py").write_text(SITECUSTOMIZE)
+        judges = [
+            Judge(command, workspace / f"suite-{index}", hook_directory, preload)
+            for index, command in enumerate(commands)
+        ]
+        say(f"{len(chosen)} of {len(everything)} mutants of {module}.{class_name}")
+        limits = []
+        for judge in judges:
+            say(f"unmutated: {judge.command.label}")
+            judge.baseline(source_file)
+            limits.append(timeout if timeout is not None else max(60.0, 3 * judge.seconds))
+            say(f"  passes in {judge.seconds:.1f} s (with coverage); timeout {limits[-1]:.0f} s")
+        results = _run_all(chosen, judges, limits, known, jobs=jobs, say=say)
     generated_keys = {mutant.key for mutant in everything}
     prefix = f"{class_name}."
-    report = MutationReport(
+    return MutationReport(
         class_path=f"{module}.{class_name}",
-        suite=command.label,
+        suites=[command.label for command in commands],
         generated=len(everything),
         results=results,
         sample_seed=seed if sample is not None and sample < len(everything) else None,
-        baseline_seconds=baseline_seconds,
+        baseline_seconds=[judge.seconds for judge in judges],
         seconds=time.monotonic() - started,
         stale_equivalents=sorted(
             key for key in known if key.startswith(prefix) and key not in generated_keys
@@ -494,7 +492,6 @@ def run_mutation(
             if result.mutant.key in known and result.status in (KILLED, TIMEOUT)
         ),
     )
-    return report
 
 
 def _module_file(module: str) -> str:
@@ -506,359 +503,72 @@ def _module_file(module: str) -> str:
     return path
 
 
-# Heavy libraries a fork server imports once for every mutant's run; none
-# imports a datastore module.
-_PRELOAD = (
-    "pytest",
-    "_pytest.python",
-    "_pytest.fixtures",
-    "hypothesis",
-    "numpy",
-    "pydantic",
-    "faker",
-    "sqlalchemy",
-    "lsst.resources",
-    "lsst.daf.butler",
-    "lsst.daf.butler.datastore",
-    "lsst.daf.butler.registry.interfaces",
-)
-# What the conformance suite adds, unless it imports the module under mutation.
-_PRELOAD_SUITE = ("butler_testkit.pytest_plugin", "butler_testkit.conformance._targets")
-# Forked children must not inherit idle thread pools.
-_SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
-def _is_pytest(argv: Sequence[str]) -> bool:
-    return argv[1:3] == ["-m", "pytest"] or Path(argv[0]).name in ("pytest", "py.test")
-
-
-class _ForkServer:
-    """The runner's end of `butler_testkit._mutation_server`: one request per mutant run."""
-
-    def __init__(
-        self, environment: Mapping[str, str], cwd: Path, forbidden: str, preload: Sequence[str] = _PRELOAD
-    ) -> None:
-        self._process = subprocess.Popen(
-            [*_NICE, sys.executable, "-m", "butler_testkit._mutation_server", forbidden, *preload],
-            cwd=cwd,
-            env={**environment, **_SINGLE_THREADED},
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        assert self._process.stdout is not None
-        assert self._process.stdin is not None
-        first = self._process.stdout.readline()
-        answer = json.loads(first) if first.strip() else {"error": "the fork server did not start"}
-        if not answer.get("ready"):
-            self.close()
-            raise MutationRunError(str(answer.get("error")))
-        self._lock = threading.Lock()
-        self._numbers = iter(range(1, sys.maxsize))
-        self._pids: dict[int, int] = {}
-        self._statuses: dict[int, int] = {}
-        self._events: dict[int, threading.Event] = {}
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self._process.stdout is not None
-        for line in self._process.stdout:
-            message = json.loads(line)
-            with self._lock:
-                if "pid" in message:
-                    self._pids[message["id"]] = message["pid"]
-                elif "status" in message:
-                    self._statuses[message["id"]] = message["status"]
-                    self._events[message["id"]].set()
-        # The server is gone: nothing will end any more.
-        with self._lock:
-            for identifier, event in self._events.items():
-                self._statuses.setdefault(identifier, -int(signal.SIGKILL))
-                event.set()
-
-    def run(
-        self,
-        argv: Sequence[str],
-        cwd: Path,
-        environment: Mapping[str, str],
-        output: Path,
-        timeout: float | None,
-    ) -> int | None:
-        """Run a command in a forked child; return its status, or `None` if it timed out."""
-        assert self._process.stdin is not None
-        with self._lock:
-            identifier = next(self._numbers)
-            event = self._events[identifier] = threading.Event()
-            request = {
-                "id": identifier,
-                "argv": list(argv),
-                "cwd": str(cwd),
-                "env": {**environment, **_SINGLE_THREADED},
-                "output": str(output),
-            }
-            self._process.stdin.write(json.dumps(request) + "\n")
-            self._process.stdin.flush()
-        finished = event.wait(timeout)
-        if not finished:
-            self.kill(identifier)
-            event.wait()
-        with self._lock:
-            status = self._statuses.pop(identifier)
-            self._events.pop(identifier)
-            self._pids.pop(identifier, None)
-        return status if finished else None
-
-    def kill(self, identifier: int | None = None) -> None:
-        """Kill one child's process group, or every child's."""
-        with self._lock:
-            pids = list(self._pids.values()) if identifier is None else [self._pids.get(identifier, 0)]
-        for pid in pids:
-            if pid > 0:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(pid, signal.SIGKILL)
-
-    def close(self) -> None:
-        """End the server; it kills any child still running."""
-        with contextlib.suppress(OSError, ValueError):
-            if self._process.stdin is not None:
-                self._process.stdin.close()
-        try:
-            self._process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            _kill(self._process)
-            self._process.wait()
-
-
-class _Runner:
-    """Runs the suite: once unmutated with coverage, then once per mutant."""
-
-    def __init__(
-        self, command: TestCommand, hook_directory: Path, workspace: Path, preload: Sequence[str] | None
-    ) -> None:
-        self._command = command
-        self._preload = preload
-        self._hook_directory = hook_directory
-        self._workspace = workspace
-        self._processes: set[subprocess.Popen[str]] = set()
-        self._lock = threading.Lock()
-        self._numbers = iter(range(1, sys.maxsize))
-        self._server: _ForkServer | None = None
-
-    def _environment(self, directory: Path, plugins: Sequence[str]) -> dict[str, str]:
-        from ._pytest_coverage import CONTEXTS_VARIABLE, DATA_VARIABLE, INCLUDE_VARIABLE
-
-        cleared = {*_CLEARED_ENVIRONMENT, CONTEXTS_VARIABLE, DATA_VARIABLE, INCLUDE_VARIABLE}
-        environment = {key: value for key, value in os.environ.items() if key not in cleared}
-        environment["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(self._hook_directory), os.getcwd(), os.environ.get("PYTHONPATH")])
-        )
-        environment["PYTEST_PLUGINS"] = ",".join(plugins)
-        # Stop at the first failure; keep pytest's temporary files with the
-        # run. No assertion rewriting: pytest's import hook would load the
-        # modules of a package that is a pytest plugin (butler-testkit is
-        # one) from their files, ahead of the mutant.
-        environment["PYTEST_ADDOPTS"] = (
-            f"-x -p no:cacheprovider --assert=plain --basetemp={directory / 'tmp'}"
-        )
-        return environment
-
-    def _run(
-        self, environment: Mapping[str, str], timeout: float | None, directory: Path | None = None
-    ) -> tuple[int | None, str, float]:
-        """Run the command; return its exit status (`None` on timeout), output and wall time."""
-        started = time.monotonic()
-        server = self._server
-        if server is not None and directory is not None:
-            output_file = directory / "output.txt"
-            ended = server.run(self._command.argv, self._command.cwd, environment, output_file, timeout)
-            output = output_file.read_text(errors="replace") if output_file.exists() else ""
-            return ended, output, time.monotonic() - started
-        process = subprocess.Popen(
-            [*_NICE, *self._command.argv],
-            cwd=self._command.cwd,
-            env=dict(environment),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            # Its own process group, so that a timeout stops what it started too.
-            start_new_session=True,
-        )
-        with self._lock:
-            self._processes.add(process)
-        try:
-            output, _ = process.communicate(timeout=timeout)
-            status: int | None = process.returncode
-        except subprocess.TimeoutExpired:
-            _kill(process)
-            output, _ = process.communicate()
-            status = None
-        finally:
-            with self._lock:
-                self._processes.discard(process)
-        return status, output or "", time.monotonic() - started
-
-    def stop_everything(self) -> None:
-        """Kill every run still going, and what it started."""
-        with self._lock:
-            processes = list(self._processes)
-        for process in processes:
-            _kill(process)
-        if self._server is not None:
-            self._server.kill()
-
-    def baseline(self, source_file: str) -> tuple[float, dict[int, set[str]]]:
-        """Run the unmutated suite with coverage; return its time and the tests executing each line."""
-        import coverage
-
-        from ._pytest_coverage import CONTEXTS_VARIABLE, DATA_VARIABLE, INCLUDE_VARIABLE
-
-        directory = self._workspace / "baseline"
-        directory.mkdir()
-        environment = self._environment(directory, [_HOOK_MODULE, _COVERAGE_PLUGIN])
-        environment[DATA_VARIABLE] = str(directory / ".coverage")
-        environment[INCLUDE_VARIABLE] = source_file
-        environment[CONTEXTS_VARIABLE] = "1"
-        try:
-            status, output, seconds = self._run(environment, timeout=None)
-        except KeyboardInterrupt:
-            self.stop_everything()
-            raise
-        if status != 0:
-            raise MutationRunError(
-                f"The unmutated suite does not pass (pytest exit status {status}), so no mutant can be "
-                f"judged by it:\n{_tail(output)}"
-            )
-        measurement = coverage.Coverage(data_file=str(directory / ".coverage"), config_file=False)
-        measurement.combine([str(directory)], keep=False)
-        data = measurement.get_data()
-        measured = [name for name in data.measured_files() if os.path.samefile(name, source_file)]
-        if not measured:
-            raise MutationRunError(
-                f"The unmutated suite never executed {source_file}: it cannot judge its mutants."
-            )
-        tests_by_line: dict[int, set[str]] = collections.defaultdict(set)
-        for name in measured:
-            for line, contexts in data.contexts_by_lineno(name).items():
-                tests_by_line[line].update(context for context in contexts if context)
-        return seconds, dict(tests_by_line)
-
-    def run_all(
-        self,
-        mutants: Sequence[Mutant],
-        tests_by_line: Mapping[int, set[str]],
-        equivalents: Mapping[str, EquivalentMutant],
-        *,
-        jobs: int,
-        timeout: float,
-        say: Callable[[str], None],
-    ) -> list[MutantResult]:
-        results: dict[int, MutantResult] = {}
-        done = 0
-        if self._server is None and _is_pytest(self._command.argv):
-            self._server = self._start_server(mutants[0].module, say)
+def _run_all(
+    mutants: Sequence[Mutant],
+    judges: Sequence[Judge],
+    limits: Sequence[float],
+    equivalents: Mapping[str, EquivalentMutant],
+    *,
+    jobs: int,
+    say: Callable[[str], None],
+) -> list[MutantResult]:
+    results: dict[int, MutantResult] = {}
+    for judge in judges:
+        judge.start(mutants[0].module, say)
+    try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = {
-                pool.submit(self._judge, mutant, tests_by_line, equivalents, timeout): index
+                pool.submit(_judge, mutant, judges, limits, equivalents.get(mutant.key)): index
                 for index, mutant in enumerate(mutants)
             }
             try:
-                for future in concurrent.futures.as_completed(futures):
+                for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
                     result = future.result()
                     results[futures[future]] = result
-                    done += 1
                     if result.status not in (UNCOVERED, INVALID):
                         say(f"[{done}/{len(mutants)}] {result.status:<9} {result.mutant.label}")
             except BaseException:
                 pool.shutdown(wait=False, cancel_futures=True)
-                self.stop_everything()
+                stop_everything(judges)
                 raise
-            finally:
-                if self._server is not None:
-                    self._server.close()
-                    self._server = None
-        return [results[index] for index in range(len(mutants))]
+    finally:
+        for judge in judges:
+            judge.close()
+    return [results[index] for index in range(len(mutants))]
 
-    def _start_server(self, forbidden: str, say: Callable[[str], None]) -> _ForkServer | None:
-        environment = self._environment(self._workspace, [_HOOK_MODULE])
-        problem = ""
-        choices = [(*_PRELOAD, *_PRELOAD_SUITE), _PRELOAD] if self._preload is None else [self._preload]
-        for preload in choices:
-            try:
-                return _ForkServer(environment, self._command.cwd, forbidden, preload)
-            except MutationRunError as err:
-                problem = str(err)
-        say(f"each mutant runs in a fresh interpreter (no fork server: {problem})")
-        return None
 
-    def _judge(
-        self,
-        mutant: Mutant,
-        tests_by_line: Mapping[int, set[str]],
-        equivalents: Mapping[str, EquivalentMutant],
-        timeout: float,
-    ) -> MutantResult:
-        first, last = mutant.statement_lines
-        tests = sorted(set().union(*(tests_by_line.get(line, set()) for line in range(first, last + 1))))
-        equivalent = equivalents.get(mutant.key)
+def _judge(
+    mutant: Mutant, judges: Sequence[Judge], limits: Sequence[float], equivalent: EquivalentMutant | None
+) -> MutantResult:
+    problem = mutant.check_syntax()
+    if problem is not None:
+        return MutantResult(mutant, INVALID, detail=problem)
+    ran = 0
+    seconds = 0.0
+    last: int | None = None
+    for index, (judge, limit) in enumerate(zip(judges, limits, strict=True)):
+        tests = judge.tests_for(mutant)
         if not tests:
-            if equivalent is not None:
-                return MutantResult(mutant, EQUIVALENT, detail=equivalent.reason)
-            return MutantResult(mutant, UNCOVERED, detail="no test executes this statement")
-        problem = mutant.check_syntax()
-        if problem is not None:
-            return MutantResult(mutant, INVALID, detail=problem)
-        with self._lock:
-            number = next(self._numbers)
-        directory = self._workspace / f"mutant-{number}"
-        directory.mkdir()
-        mutant_file = directory / "mutant.json"
-        loaded = directory / "loaded"
-        mutant_file.write_text(
-            json.dumps({"module": mutant.module, "source": mutant.source, "loaded": str(loaded)})
-        )
-        selection = directory / "tests.txt"
-        selection.write_text("\n".join(tests) + "\n")
-        environment = self._environment(directory, [_HOOK_MODULE])
-        environment[MUTANT_VARIABLE] = str(mutant_file)
-        environment[SELECTION_VARIABLE] = str(selection)
-        status, output, seconds = self._run(environment, timeout, directory)
-        if status is not None and not loaded.exists():
-            raise MutationRunError(
-                f"Mutant {mutant.label} was never loaded: something imported {mutant.module} "
-                f"without the mutation hook (exit status {status}):\n{_tail(output)}"
-            )
-        if status is None:
-            outcome, detail = TIMEOUT, f"stopped after {timeout:.0f} s"
-        elif status == 0:
-            outcome, detail = SURVIVED, ""
-        elif status in (1, 2, 3):
+            continue
+        outcome = judge.judge(mutant, tests, limit)
+        ran += outcome.tests
+        seconds += outcome.seconds
+        last = index
+        if outcome.status is None:
+            return MutantResult(mutant, TIMEOUT, index, ran, seconds, f"stopped after {limit:.0f} s")
+        if outcome.status != 0:
             # Failures (1), collection errors (2) or an internal error (3):
             # the mutant broke something a test relies on.
-            outcome, detail = KILLED, _tail(output)
-        else:
-            raise MutationRunError(
-                f"Mutant {mutant.label}: pytest exit status {status}, which says the test command "
-                f"itself is wrong:\n{_tail(output)}"
-            )
-        if equivalent is not None and outcome == SURVIVED:
-            outcome, detail = EQUIVALENT, equivalent.reason
-        return MutantResult(mutant, outcome, tests=len(tests), seconds=seconds, detail=detail)
-
-
-def _kill(process: subprocess.Popen[str]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-
-
-def _tail(output: str) -> str:
-    return "\n".join(output.strip().splitlines()[-_OUTPUT_TAIL:])
+            return MutantResult(mutant, KILLED, index, ran, seconds, outcome.output)
+    if equivalent is not None:
+        return MutantResult(mutant, EQUIVALENT, last, ran, seconds, equivalent.reason)
+    if last is None:
+        return MutantResult(mutant, UNCOVERED, detail="no test executes this statement")
+    return MutantResult(mutant, SURVIVED, last, ran, seconds)
 
 
 def format_mutation_report(report: MutationReport, *, details: bool = False) -> str:
-    """Format a mutation run: the rates, survivors by method, and every survivor.
+    """Format a mutation run: the rates, what each suite killed, survivors by method, and every survivor.
 
     Parameters
     ----------
@@ -874,21 +584,29 @@ def format_mutation_report(report: MutationReport, *, details: bool = False) -> 
         block).
     """
     valid = report.valid
-    lines = [
-        f"mutation strength of {report.class_path}",
-        f"  suite: {report.suite}",
-        f"  mutants: {len(report.results)}"
-        + (
-            f" (a sample, seed {report.sample_seed}, of {report.generated})"
-            if report.sample_seed is not None
-            else " (all)"
-        ),
+    sampled = (
+        f" (a sample, seed {report.sample_seed}, of {report.generated})"
+        if report.sample_seed is not None
+        else f" (of {report.generated})"
+        if len(report.results) < report.generated
+        else " (all)"
+    )
+    lines = [f"mutation strength of {report.class_path}", f"  mutants: {len(report.results)}{sampled}"]
+    for index, suite in enumerate(report.suites):
+        then = "judged by" if index == 0 else "then, for the survivors,"
+        lines.append(
+            f"  {then} {suite}: killed {report.killed_by(index)} "
+            f"(unmutated run with coverage: {report.baseline_seconds[index]:.1f} s)"
+        )
+    lines += [
         "  " + ", ".join(f"{status} {report.count(status)}" for status in STATUSES if report.count(status)),
         f"  killed: {report.killed}/{valid} = {report.kill_rate:.1%} of all mutants; "
-        f"{report.strength:.1%} of the {valid - report.count(EQUIVALENT)} not equivalent",
-        f"  time: {report.seconds:.0f} s "
-        f"(the unmutated suite with coverage: {report.baseline_seconds:.1f} s)",
+        f"{report.strength:.1%} of the {report.relevant} not equivalent",
     ]
+    if len(report.suites) > 1 and report.relevant:
+        first = report.killed_by(0)
+        lines.append(f"  by the first suite alone: {first}/{report.relevant} = {first / report.relevant:.1%}")
+    lines.append(f"  time: {report.seconds:.0f} s")
     by_method: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     for result in report.results:
         by_method[result.mutant.method][result.status] += 1
@@ -921,7 +639,10 @@ def format_mutation_report(report: MutationReport, *, details: bool = False) -> 
     if details:
         for result in report.results:
             if result.status in (KILLED, TIMEOUT):
-                lines += ["", f"  {result.status} {result.mutant.label}:"]
+                lines += [
+                    "",
+                    f"  {result.status} {result.mutant.label} by {report.suites[result.judge or 0]}:",
+                ]
                 lines += [f"    {line}" for line in result.detail.splitlines()]
     return "\n".join(lines)
 
@@ -941,14 +662,16 @@ def add_mutation_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--conformance-target",
-        default="inmemory",
+        dest="conformance_targets",
+        action="append",
         metavar="TARGET",
-        help="the butler-testkit check target whose suite judges the mutants (default: %(default)s)",
+        help="a butler-testkit check target whose conformance suite judges the mutants, repeatable "
+        "(default: inmemory, unless --test-command is given)",
     )
     group.add_argument(
         "--mutate",
         metavar="CLASS",
-        help="the class to mutate, package.module.Class (default: the target's datastore class)",
+        help="the class to mutate, package.module.Class (default: the first target's datastore class)",
     )
     group.add_argument(
         "--sample", type=int, metavar="N", help="run a seeded sample of N mutants (--seed) instead of all"
@@ -965,16 +688,19 @@ def add_mutation_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--test-command",
+        dest="test_commands",
+        action="append",
         metavar="COMMAND",
-        help="judge the mutants with this pytest command instead of the conformance suite, e.g. "
-        "'python -m pytest tests/test_datastore.py -k InMemory' ('python' is this interpreter)",
+        help="a pytest command that judges the mutants (after the conformance targets, if any), "
+        "repeatable, e.g. 'python -m pytest tests/test_datastore.py -k InMemory' ('python' is this "
+        "interpreter); the mutants that survive one suite go to the next",
     )
     group.add_argument(
         "--test-directory",
         type=Path,
         default=Path("."),
         metavar="DIR",
-        help="directory the test command runs in (default: the current one)",
+        help="directory the test commands run in (default: the current one)",
     )
     group.add_argument(
         "--equivalents",
@@ -989,6 +715,25 @@ def add_mutation_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="run only the mutants that survived in an earlier --mutation-report FILE",
     )
+
+
+def mutation_targets(args: argparse.Namespace) -> list[str]:
+    """Return the conformance targets that judge the mutants.
+
+    Parameters
+    ----------
+    args : `argparse.Namespace`
+        Parsed options (`add_mutation_arguments`).
+
+    Returns
+    -------
+    targets : `list` [`str`]
+        Those given, or ``inmemory`` when neither a target nor a test
+        command is.
+    """
+    if args.conformance_targets:
+        return list(args.conformance_targets)
+    return [] if args.test_commands else ["inmemory"]
 
 
 def _interrupt_on_sigterm() -> Callable[[], None]:
@@ -1043,13 +788,14 @@ def run_mutation_command(
         equivalents = load_equivalents(args.equivalents)
         keys = None if args.rerun_survivors is None else _survivors_of(args.rerun_survivors)
         with tempfile.TemporaryDirectory(prefix="butler-testkit-mutation-suite-") as directory:
-            if args.test_command is not None:
-                command = external_command(args.test_command, args.test_directory)
-            else:
-                command = conformance_command(args.conformance_target, Path(directory))
+            commands = [
+                conformance_command(target, Path(directory) / f"target-{index}")
+                for index, target in enumerate(mutation_targets(args))
+            ]
+            commands += [external_command(line, args.test_directory) for line in args.test_commands or []]
             report = run_mutation(
                 class_path,
-                command,
+                commands,
                 sample=args.sample,
                 seed=args.seed,
                 keys=keys,

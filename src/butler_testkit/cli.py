@@ -200,14 +200,18 @@ def _run_datastore_bench(args: argparse.Namespace) -> int:
 
 
 def _run_mutation_bench(args: argparse.Namespace) -> int:
-    from ._mutation import run_mutation_command
+    from ._mutation import mutation_targets, run_mutation_command
 
     class_path = args.mutate
     if class_path is None:
         from .conformance import TargetError, target_datastore_class
 
+        targets = mutation_targets(args)
+        if not targets:
+            print("butler-testkit bench: error: say which class to mutate (--mutate)", file=sys.stderr)
+            return 2
         try:
-            class_path = target_datastore_class(args.conformance_target)
+            class_path = target_datastore_class(targets[0])
         except TargetError as err:
             print(f"butler-testkit bench: error: {err}", file=sys.stderr)
             return 2
