@@ -191,6 +191,9 @@ _UPSTREAM_FILE = {
         "a disassembled composite cannot be read as a storage class without its components "
         "(UnknownComponentError)"
     ),
+    "test_validating_something_that_is_not_an_entity_raises": (
+        "anything validated reaches attribute access, so it raises AttributeError"
+    ),
     "test_a_parameter_of_a_component_applies_to_it_not_to_the_composite": (
         "a component only the read storage class defines is taken from the whole dataset, read with "
         "the parameters, so they apply to the composite"
@@ -220,6 +223,7 @@ _UPSTREAM_IN_MEMORY = {
         "undoing a put trashes inside the rollback, which logs 'caught while unrolling' at WARNING"
     ),
     "test_validation_rejects_a_storage_class_it_cannot_handle": "validateConfiguration is a no-op",
+    "test_validating_something_that_is_not_an_entity_raises": "validateConfiguration is a no-op",
 }
 
 _UPSTREAM_CHAINED = {
@@ -229,6 +233,9 @@ _UPSTREAM_CHAINED = {
     ),
     "test_a_trash_in_a_failed_transaction_is_undone": (
         "its transactions do not reach its children, which commit their trash at once"
+    ),
+    "test_transfer_from_refuses_what_the_constraints_reject": (
+        "transfer_from applies its children's constraints, not its own"
     ),
 }
 
