@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._mutation import add_mutation_arguments
+from ._mutation_cli import add_mutation_arguments
 from ._version import __version__
 
 
@@ -200,7 +200,7 @@ def _run_datastore_bench(args: argparse.Namespace) -> int:
 
 
 def _run_mutation_bench(args: argparse.Namespace) -> int:
-    from ._mutation import mutation_targets, run_mutation_command
+    from ._mutation_cli import mutation_targets, run_mutation_command
 
     class_path = args.mutate
     if class_path is None:

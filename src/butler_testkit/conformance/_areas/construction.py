@@ -228,7 +228,7 @@ class ConstructionTests:
 
     def test_validating_something_that_is_not_an_entity_raises(self, datastore: Datastore) -> None:
         with pytest.raises(DatastoreValidationError):
-            datastore.validateConfiguration(["not a reference, dataset type or storage class"])
+            datastore.validateConfiguration(["not a reference, dataset type or storage class"])  # type: ignore[list-item]
 
     def test_a_key_of_the_catalogue_validates(self, datastore: Datastore, refs: ConformanceRefs) -> None:
         ref = refs.ref()

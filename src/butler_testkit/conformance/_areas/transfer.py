@@ -242,7 +242,8 @@ class TransferTests:
         directory = _outside_directory(tmp_path_factory)
         exported = list(datastore.export(stored, directory=directory, transfer=transfer))
         assert len(exported) == len(stored)
-        assert all((directory / dataset.path).is_file() for dataset in exported)
+        # Relative to the directory, where the files were written.
+        assert all((directory / str(dataset.path)).is_file() for dataset in exported)
 
     @requires("file_transfers")
     def test_exporting_an_unknown_dataset_raises_file_not_found(
