@@ -47,8 +47,12 @@ class RecordTests:
         self, datastore: Datastore, refs: ConformanceRefs
     ) -> None:
         ref = refs.ref()
-        predicted = datastore.export_predicted_records([ref.makeComponentRef("data")])
-        assert {dataset_id for data in predicted.values() for dataset_id in data.records} == {ref.id}
+        of_component = datastore.export_predicted_records([ref.makeComponentRef("data")])
+        of_composite = datastore.export_predicted_records([ref])
+        assert {name: data.records for name, data in of_component.items()} == {
+            name: data.records for name, data in of_composite.items()
+        }
+        assert {dataset_id for data in of_component.values() for dataset_id in data.records} == {ref.id}
 
     @requires("records_export")
     def test_predicted_records_leave_out_what_the_constraints_reject(
