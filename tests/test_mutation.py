@@ -266,20 +266,20 @@ def test_a_run_kills_what_the_tests_see_and_never_writes_the_module(subject, tmp
 def test_a_listed_equivalent_survivor_is_counted_apart(subject, tmp_path):
     mutants = generate_mutants(f"{subject}.Counter")
     unused = _by(mutants, method="unused")
+    increment = next(m for m in mutants if m.original == "self.count += amount")
+    listed = {m.key: EquivalentMutant(m.key, "never called", f"{subject}.Counter") for m in unused}
+    # Entries whose code changed are reported, for this class only.
+    gone = "Counter.add:compare:0123456789"
+    listed[gone] = EquivalentMutant(gone, "its code changed", f"{subject}.Counter")
+    listed["Counter.add:compare:9876543210"] = EquivalentMutant("x", "another class", "elsewhere.Counter")
     command = external_command("python -m pytest test_subject.py -q", tmp_path)
-    report = run_mutation(
-        f"{subject}.Counter",
-        command,
-        sample=3,
-        seed=1,
-        preload=_PRELOAD,
-        equivalents={m.key: EquivalentMutant(m.key, "never called") for m in unused},
-    )
-    assert len(report.results) == 3
-    assert report.sample_seed == 1
-    equivalent = [r for r in report.results if r.status == EQUIVALENT]
-    assert all(r.mutant.method == "unused" for r in equivalent)
-    assert report.strength >= report.kill_rate
+    keys = [*(m.key for m in unused), increment.key]
+    report = run_mutation(f"{subject}.Counter", command, keys=keys, preload=_PRELOAD, equivalents=listed)
+    assert [r.status for r in report.results] == [KILLED] + [EQUIVALENT] * len(unused)
+    assert report.strength == 1.0
+    assert report.kill_rate == 1 / (1 + len(unused))
+    assert report.stale_equivalents == [gone]
+    assert "no longer generated" in format_mutation_report(report)
 
 
 def test_the_mutant_replaces_a_module_pytest_loads_as_a_plugin(subject, tmp_path):

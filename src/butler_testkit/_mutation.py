@@ -156,10 +156,14 @@ class EquivalentMutant:
         The mutant's key (`butler_testkit._mutants.Mutant.key`).
     reason : `str`
         One line saying why no test can tell it from the original.
+    class_path : `str` or `None`
+        The class mutated, ``module.Class`` of its defining module; a run
+        reports an entry of its class that it no longer generates.
     """
 
     key: str
     reason: str
+    class_path: str | None = None
 
 
 def load_equivalents(path: Path | None = None) -> dict[str, EquivalentMutant]:
@@ -168,9 +172,9 @@ def load_equivalents(path: Path | None = None) -> dict[str, EquivalentMutant]:
     Parameters
     ----------
     path : `pathlib.Path`, optional
-        A YAML list of entries with ``key`` and ``reason`` (``class``,
-        ``line`` and ``change`` are for readers); the checked-in list by
-        default.
+        A YAML list of entries with ``key``, ``reason`` and optionally
+        ``class`` (``line`` and ``change`` are for readers); the checked-in
+        list by default.
 
     Returns
     -------
@@ -201,7 +205,10 @@ def load_equivalents(path: Path | None = None) -> dict[str, EquivalentMutant]:
         reason = entry.get("reason")
         if not isinstance(reason, str) or not reason.strip() or "\n" in reason.strip():
             raise MutationRunError(f"Equivalent mutant {entry['key']} in {where} needs a one-line reason.")
-        equivalents[entry["key"]] = EquivalentMutant(entry["key"], reason.strip())
+        class_path = entry.get("class")
+        if class_path is not None and not isinstance(class_path, str):
+            raise MutationRunError(f"Equivalent mutant {entry['key']} in {where}: 'class' must be a string.")
+        equivalents[entry["key"]] = EquivalentMutant(entry["key"], reason.strip(), class_path)
     return equivalents
 
 
@@ -467,7 +474,6 @@ def run_mutation(
             say(f"  passes in {judge.seconds:.1f} s (with coverage); timeout {limits[-1]:.0f} s")
         results = _run_all(chosen, judges, limits, known, jobs=jobs, say=say)
     generated_keys = {mutant.key for mutant in everything}
-    prefix = f"{class_name}."
     return MutationReport(
         class_path=f"{module}.{class_name}",
         suites=[command.label for command in commands],
@@ -477,7 +483,9 @@ def run_mutation(
         baseline_seconds=[judge.seconds for judge in judges],
         seconds=time.monotonic() - started,
         stale_equivalents=sorted(
-            key for key in known if key.startswith(prefix) and key not in generated_keys
+            key
+            for key, entry in known.items()
+            if entry.class_path == f"{module}.{class_name}" and key not in generated_keys
         ),
         wrongly_equivalent=sorted(
             result.mutant.key

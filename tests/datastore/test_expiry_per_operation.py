@@ -80,6 +80,7 @@ def test_transfer_from_brings_an_expired_dataset_back(expiring, expired, make_da
     source.put(make_metrics(), expired)
     accepted, _ = expiring.transfer_from(source.get_file_info_for_transfer([expired.id]), [expired])
     assert accepted == {expired}
+    assert expiring.get(expired) == make_metrics()
 
 
 def test_ingest_zip_brings_an_expired_dataset_back(expiring, expired, make_datastore, tmp_path):
