@@ -311,6 +311,20 @@ def test_the_survivors_of_one_suite_go_to_the_next(subject, tmp_path):
     assert "by the first suite alone" in text
 
 
+def test_without_a_fork_server_each_mutant_runs_in_a_fresh_interpreter(subject, tmp_path):
+    # A server that imported the module under mutation could not replace it.
+    command = external_command("python -m pytest test_subject.py -q", tmp_path)
+    increment = next(
+        m.key for m in generate_mutants(f"{subject}.Counter") if m.original == "self.count += amount"
+    )
+    said: list[str] = []
+    report = run_mutation(
+        f"{subject}.Counter", command, keys=[increment], preload=[subject], progress=said.append
+    )
+    assert [result.status for result in report.results] == [KILLED]
+    assert any("fresh interpreter" in line and subject in line for line in said)
+
+
 def test_a_suite_that_fails_unmutated_cannot_judge(subject, tmp_path):
     (tmp_path / "test_subject.py").write_text("def test_broken():\n    assert False\n")
     command = external_command("python -m pytest test_subject.py -q", tmp_path)
