@@ -1,8 +1,9 @@
 """A pytest plugin measuring, with coverage.py, which lines of some files a run executed.
 
-Loaded by ``butler-testkit check --coverage`` and by mutation runs (``-p
-butler_testkit._pytest_coverage``) in the pytest process they start, and in
-every pytest-xdist worker, which inherits the environment:
+Loaded in the pytest process that ``butler-testkit check --coverage`` starts
+(``-p butler_testkit._pytest_coverage``) and in a mutation run's unmutated
+baseline (through ``PYTEST_PLUGINS``); configured by the environment, which
+every pytest-xdist worker inherits:
 
 - ``BUTLER_TESTKIT_COVERAGE_DATA``: where to write the data (each process adds
   its own suffix; the caller combines them);
