@@ -25,6 +25,8 @@ LAYERS = {
     "_lazy": 0,
     "_seeds": 0,
     "_constants": 0,
+    # The coverage plugin a subprocess loads by name: pytest and coverage.py only.
+    "_pytest_coverage": 0,
     # daf_butler only.
     "bridge": 1,
     "datastore": 1,

@@ -7,6 +7,7 @@ __all__ = ("build_parser", "main")
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ._version import __version__
 
@@ -76,6 +77,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--seed", type=int, default=None, help="--butler-seed of the runs")
     check.add_argument("-v", "--verbose", action="store_true", help="show pytest's output")
+    check.add_argument(
+        "--coverage",
+        action="store_true",
+        help="measure which lines and branches of each target's datastore modules the suite executed, "
+        "and print a table per method (needs the 'coverage' extra)",
+    )
+    check.add_argument(
+        "--coverage-html",
+        type=Path,
+        metavar="DIR",
+        help="also write an HTML coverage report per target in DIR",
+    )
     return parser
 
 
@@ -91,6 +104,9 @@ def _run_bench(args: argparse.Namespace) -> int:
     for number, entry in enumerate(chosen):
         try:
             result = entry.run(args, _progress)
+        except KeyboardInterrupt:
+            print("butler-testkit bench: interrupted", file=sys.stderr)
+            return 130
         except ValueError as err:
             print(f"butler-testkit bench: error: {err}", file=sys.stderr)
             return 2
@@ -106,7 +122,7 @@ def _run_bench(args: argparse.Namespace) -> int:
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from .conformance import TargetError, format_check, run_check
+    from .conformance import CoverageUnavailableError, TargetError, format_check, run_check
 
     if args.workers is not None and args.workers != "auto" and not args.workers.isdigit():
         print(
@@ -122,8 +138,10 @@ def _run_check(args: argparse.Namespace) -> int:
             seed=args.seed,
             verbose=args.verbose,
             progress=_progress,
+            coverage=args.coverage,
+            coverage_html=args.coverage_html,
         )
-    except TargetError as err:
+    except (TargetError, CoverageUnavailableError) as err:
         print(f"butler-testkit check: error: {err}", file=sys.stderr)
         return 2
     print(format_check(result))

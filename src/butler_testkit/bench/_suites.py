@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from ._mutation_suite import MUTATION_SUMMARY, add_mutation_arguments, run_mutation_suite
 from ._operations import MEASUREMENTS
 
 Progress = Callable[[str], None]
@@ -142,7 +143,12 @@ def _datastore_arguments(group: _ArgumentAdder) -> None:
             "datastores that have them) (default: all; put is always timed, emptyTrash brings trash)"
         ),
     )
-    group.add_argument("--seed", type=int, default=20261123, help="seed of the dataset ids")
+    group.add_argument(
+        "--seed",
+        type=int,
+        default=20261123,
+        help="seed of the dataset ids (and of the mutation suite's sample)",
+    )
 
 
 def _run_datastores(args: argparse.Namespace, progress: Progress) -> SuiteResult:
@@ -270,6 +276,17 @@ def _run_downstream(args: argparse.Namespace, progress: Progress) -> SuiteResult
     return SuiteResult(downstream.format_downstream_report(report), ok=report.ok)
 
 
+def _run_mutation(args: argparse.Namespace, progress: Progress) -> SuiteResult:
+    from ._mutation_runner import MutationRunError
+    from ._targets import BenchTargetError
+
+    try:
+        return SuiteResult(run_mutation_suite(args, progress))
+    except MutationRunError as err:
+        # The suite could not judge the mutants: say why, as for a broken target.
+        raise BenchTargetError(str(err)) from err
+
+
 SUITES: tuple[BenchSuite, ...] = (
     BenchSuite(
         "datastores",
@@ -303,6 +320,7 @@ SUITES: tuple[BenchSuite, ...] = (
         _run_downstream,
         in_all=False,
     ),
+    BenchSuite("mutation", MUTATION_SUMMARY, add_mutation_arguments, _run_mutation, in_all=False),
 )
 """Every suite, in the order ``--suite all`` runs them."""
 

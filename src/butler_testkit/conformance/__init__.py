@@ -11,10 +11,18 @@ if TYPE_CHECKING:
     from ..targets import TargetError
     from ._capabilities import INGEST_TRANSFER_MODES, Capabilities, capability_names, lacks, requires
     from ._check import CheckResult, format_check, run_check
+    from ._coverage import (
+        CoverageUnavailableError,
+        FunctionCoverage,
+        ModuleCoverage,
+        TargetCoverage,
+        target_datastore_class,
+    )
     from ._declarations import DECLARATION_ATTRIBUTE, Declaration, class_declaration
     from ._factory import DatastoreFactory
     from ._report import ConformanceResults, SuiteResult, TestResult, load_report, write_report
     from ._reporter import ConformanceReporter
+    from ._samples import SAMPLE_FORMATTERS, SAMPLE_STORAGE_CLASSES
     from ._suite import DatastoreConformance
     from ._targets import (
         BUILTIN_TARGETS,
@@ -29,17 +37,23 @@ __all__ = (
     "BUILTIN_TARGETS",
     "DECLARATION_ATTRIBUTE",
     "INGEST_TRANSFER_MODES",
+    "SAMPLE_FORMATTERS",
+    "SAMPLE_STORAGE_CLASSES",
     "Capabilities",
     "CheckResult",
     "ConformanceReporter",
     "ConformanceResults",
     "ConformanceTarget",
+    "CoverageUnavailableError",
     "DatastoreConformance",
     "DatastoreFactory",
     "Declaration",
+    "FunctionCoverage",
     "InMemoryStateView",
+    "ModuleCoverage",
     "StoredStateView",
     "SuiteResult",
+    "TargetCoverage",
     "TargetError",
     "TestResult",
     "UpstreamInMemoryStateView",
@@ -53,6 +67,7 @@ __all__ = (
     "requires",
     "resolve_target",
     "run_check",
+    "target_datastore_class",
     "targets_markdown",
     "write_report",
 )
@@ -69,6 +84,11 @@ _LAZY = {
     "CheckResult": "._check",
     "format_check": "._check",
     "run_check": "._check",
+    "CoverageUnavailableError": "._coverage",
+    "FunctionCoverage": "._coverage",
+    "ModuleCoverage": "._coverage",
+    "TargetCoverage": "._coverage",
+    "target_datastore_class": "._coverage",
     "DatastoreFactory": "._factory",
     "DECLARATION_ATTRIBUTE": "._declarations",
     "Declaration": "._declarations",
@@ -80,6 +100,8 @@ _LAZY = {
     "load_report": "._report",
     "write_report": "._report",
     "DatastoreConformance": "._suite",
+    "SAMPLE_FORMATTERS": "._samples",
+    "SAMPLE_STORAGE_CLASSES": "._samples",
     "BUILTIN_TARGETS": "._targets",
     "ConformanceTarget": "._targets",
     "TargetError": "..targets",

@@ -12,6 +12,15 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ._coverage import (
+    COVERAGE_PLUGIN_ARGUMENTS,
+    TargetCoverage,
+    collect_coverage,
+    coverage_environment,
+    format_coverage,
+    measured_modules,
+    require_coverage,
+)
 from ._report import SuiteResult, format_matrix, load_report
 from ._targets import BUILTIN_TARGETS, ConformanceTarget, TargetError, resolve_target
 
@@ -43,10 +52,14 @@ class CheckResult:
         The results of every target that ran, named after the target.
     errors : `dict` [`str`, `str`]
         Targets whose run did not produce a report, with pytest's last words.
+    coverage : `list` [`TargetCoverage`]
+        What each target's run executed of its datastore's source, when
+        coverage was asked for.
     """
 
     suites: list[SuiteResult]
     errors: dict[str, str]
+    coverage: list[TargetCoverage] = dataclasses.field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -72,6 +85,7 @@ def _run_target(
     keyword: str | None,
     seed: int | None,
     verbose: bool,
+    coverage_modules: dict[str, str] | None = None,
 ) -> tuple[SuiteResult | None, str]:
     test_file = directory / "test_conformance.py"
     test_file.write_text(_TEST_MODULE.format(spec=_spec_for_subprocess(spec)))
@@ -106,6 +120,9 @@ def _run_target(
     if seed is not None:
         command.append(f"--butler-seed={seed}")
     environment = {key: value for key, value in os.environ.items() if key not in _CLEARED_ENVIRONMENT}
+    if coverage_modules is not None:
+        command += COVERAGE_PLUGIN_ARGUMENTS
+        environment.update(coverage_environment(coverage_modules, directory))
     # Class paths are imported from the directory check runs in, as pytest would.
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), environment.get("PYTHONPATH")]))
     completed = subprocess.run(
@@ -136,6 +153,8 @@ def run_check(
     seed: int | None = None,
     verbose: bool = False,
     progress: Callable[[str], None] | None = None,
+    coverage: bool = False,
+    coverage_html: Path | None = None,
 ) -> CheckResult:
     """Run the conformance suite against each target, each in its own pytest process.
 
@@ -154,6 +173,12 @@ def run_check(
         Show pytest's own output instead of capturing it.
     progress : `~collections.abc.Callable`, optional
         Called with a line before each target runs.
+    coverage : `bool`, optional
+        Measure, with coverage.py, which lines and branches of each
+        target's datastore modules the suite executed.
+    coverage_html : `pathlib.Path`, optional
+        Also write an HTML coverage report per target under this directory
+        (implies ``coverage``).
 
     Returns
     -------
@@ -165,14 +190,22 @@ def run_check(
     ------
     TargetError
         Raised, before anything runs, if a target cannot be resolved.
+    CoverageUnavailableError
+        Raised, before anything runs, if coverage is asked for without
+        coverage.py installed.
     """
+    coverage = coverage or coverage_html is not None
+    if coverage:
+        require_coverage()
     targets = [(spec, resolve_target(spec)) for spec in specs]
     names = [target.name for _, target in targets]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise TargetError(f"Targets given twice: {', '.join(duplicates)}.")
+    modules = {target.name: measured_modules(target) for _, target in targets} if coverage else {}
     suites: list[SuiteResult] = []
     errors: dict[str, str] = {}
+    coverages: list[TargetCoverage] = []
     for spec, target in targets:
         if progress is not None:
             progress(f"checking {target.name}: {target.description}")
@@ -185,12 +218,17 @@ def run_check(
                 keyword=keyword,
                 seed=seed,
                 verbose=verbose,
+                coverage_modules=modules.get(target.name),
             )
+            if suite is not None and coverage:
+                coverages.append(
+                    collect_coverage(target.name, modules[target.name], Path(directory), coverage_html)
+                )
         if suite is None:
             errors[target.name] = message
         else:
             suites.append(suite)
-    return CheckResult(suites, errors)
+    return CheckResult(suites, errors, coverages)
 
 
 def format_check(result: CheckResult) -> str:
@@ -210,6 +248,7 @@ def format_check(result: CheckResult) -> str:
     lines = format_matrix(result.suites) if result.suites else []
     for name, message in result.errors.items():
         lines += ["", f"{name}: DID NOT RUN", *(f"  {line}" for line in message.splitlines())]
+    lines += format_coverage(result.coverage)
     failing = [suite.name for suite in result.suites if not suite.ok] + list(result.errors)
     lines.append("")
     if failing:

@@ -42,6 +42,7 @@ AREAS: tuple[str, ...] = (
     "transactions",
     "constraints",
     "transfer",
+    "chains",
     "records",
     "concurrency",
     "resource release",

@@ -3,22 +3,38 @@
 from __future__ import annotations
 
 __all__ = (
+    "BARE_STORAGE_CLASS",
+    "GAIN",
+    "SAMPLE_FORMATTERS",
+    "SAMPLE_STORAGE_CLASSES",
+    "CalibratedRecord",
+    "CalibratedRecordDelegate",
     "DeliberateError",
+    "TracedRecord",
+    "TracingDelegate",
     "TrackedRecord",
+    "calibrate",
     "live_tracked",
     "sample_data",
     "sample_image",
     "sample_metrics",
     "sample_value",
+    "traced_provenance",
 )
 
+import dataclasses
 import gc
 import weakref
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
+from lsst.daf.butler import DatasetProvenance, DatasetRef, StorageClassDelegate
 
-from ..factories import ImageRecord, MetricsRecord, MetricsRecordModel
+from ..factories import FORMATTERS, ImageRecord, MetricsRecord, MetricsRecordModel
+
+GAIN = 2
+"""The factor `calibrate` scales ``data`` by."""
 
 
 class DeliberateError(Exception):
@@ -157,3 +173,211 @@ def live_tracked(token: str) -> int:
         gc.collect()
         live = count()
     return live
+
+
+@dataclasses.dataclass
+class CalibratedRecord:
+    """The calibrated form of a `MetricsRecord`, reachable only by conversion.
+
+    Its components differ from the record's after conversion (see
+    `calibrate`), so that reading a component through its storage class
+    shows whether the datastore converted the dataset before taking the
+    component.
+
+    Parameters
+    ----------
+    summary : `dict`, optional
+        The record's summary, marked ``calibrated``.
+    data : `list`, optional
+        The record's data scaled by `GAIN` (sliced by the parameter
+        ``slice``; derived component ``total``, their sum).
+    flags : `list`, optional
+        The record's ``output["flags"]``: a list the composite's ``slice``
+        leaves alone, but which a read of the component alone slices.
+    """
+
+    summary: dict[str, Any] | None = None
+    data: list[Any] | None = None
+    flags: list[Any] | None = None
+
+
+def calibrate(record: MetricsRecord) -> CalibratedRecord:
+    """Convert a `MetricsRecord` to its calibrated form.
+
+    Parameters
+    ----------
+    record : `MetricsRecord`
+        The record; never modified.
+
+    Returns
+    -------
+    calibrated : `CalibratedRecord`
+        ``data`` scaled by `GAIN`, ``summary`` copied with
+        ``calibrated: True``, ``flags`` copied from ``output``.
+    """
+    summary = None if record.summary is None else {**record.summary, "calibrated": True}
+    data = None if record.data is None else [GAIN * value for value in record.data]
+    flags = None if record.output is None else list(record.output.get("flags", []))
+    return CalibratedRecord(summary=summary, data=data, flags=flags)
+
+
+class CalibratedRecordDelegate(StorageClassDelegate):
+    """Delegate for `CalibratedRecord`: ``slice`` and the derived ``total``."""
+
+    def handleParameters(self, inMemoryDataset: Any, parameters: Mapping[str, Any] | None = None) -> Any:
+        """Return a record whose ``data`` is sliced by ``slice``.
+
+        Parameters
+        ----------
+        inMemoryDataset : `CalibratedRecord`
+            The record; never modified.
+        parameters : `~collections.abc.Mapping`, optional
+            May hold ``slice``.
+
+        Returns
+        -------
+        sliced : `CalibratedRecord`
+            A new record, or the input if there is nothing to apply.
+        """
+        used = self.storageClass.filterParameters(parameters, subset={"slice"})
+        if not used or inMemoryDataset.data is None:
+            return inMemoryDataset
+        return dataclasses.replace(inMemoryDataset, data=inMemoryDataset.data[used["slice"]])
+
+    def getComponent(self, composite: Any, componentName: str) -> Any:
+        """Return a component; ``total`` is the sum of ``data``.
+
+        Parameters
+        ----------
+        composite : `CalibratedRecord`
+            The record.
+        componentName : `str`
+            ``summary``, ``data`` or ``total``.
+
+        Returns
+        -------
+        component : `object`
+            The component.
+        """
+        if componentName == "total":
+            return None if composite.data is None else sum(composite.data)
+        return super().getComponent(composite, componentName)
+
+
+@dataclasses.dataclass
+class TracedRecord:
+    """A dataset whose delegate records where it was put (`TracingDelegate`).
+
+    Parameters
+    ----------
+    data : `list`, optional
+        The values.
+    provenance : `dict`, optional
+        Set by the delegate when the dataset is put; `None` before.
+    """
+
+    data: list[Any] | None = None
+    provenance: dict[str, Any] | None = None
+
+
+class TracingDelegate(StorageClassDelegate):
+    """Delegate for `TracedRecord`: attaches provenance when the dataset is put."""
+
+    def can_accept(self, inMemoryDataset: Any) -> bool:
+        """Accept a `TracedRecord` as it is, so that a datastore need not convert it.
+
+        Parameters
+        ----------
+        inMemoryDataset : `object`
+            What is put.
+
+        Returns
+        -------
+        accepts : `bool`
+            Whether it is a `TracedRecord`.
+        """
+        return isinstance(inMemoryDataset, TracedRecord)
+
+    def add_provenance(
+        self, inMemoryDataset: Any, ref: DatasetRef, provenance: DatasetProvenance | None = None
+    ) -> Any:
+        """Return a copy of the record carrying where it was put.
+
+        Parameters
+        ----------
+        inMemoryDataset : `TracedRecord`
+            The record; never modified.
+        ref : `~lsst.daf.butler.DatasetRef`
+            The dataset it is put as.
+        provenance : `~lsst.daf.butler.DatasetProvenance`, optional
+            What produced it.
+
+        Returns
+        -------
+        traced : `TracedRecord`
+            With `traced_provenance` of the reference and provenance.
+        """
+        return dataclasses.replace(inMemoryDataset, provenance=traced_provenance(ref, provenance))
+
+
+def traced_provenance(ref: DatasetRef, provenance: DatasetProvenance | None = None) -> dict[str, Any]:
+    """Return what `TracingDelegate` attaches to a dataset put as ``ref``.
+
+    Parameters
+    ----------
+    ref : `~lsst.daf.butler.DatasetRef`
+        The dataset.
+    provenance : `~lsst.daf.butler.DatasetProvenance`, optional
+        What produced it.
+
+    Returns
+    -------
+    trace : `dict` [`str`, `object`]
+        Plain JSON values: the dataset's ID, run and dataset type, and the
+        quantum and inputs of the provenance, if given.
+    """
+    trace: dict[str, Any] = {"dataset_id": str(ref.id), "run": ref.run, "dataset_type": ref.datasetType.name}
+    if provenance is not None:
+        trace["quantum_id"] = None if provenance.quantum_id is None else str(provenance.quantum_id)
+        trace["inputs"] = sorted(str(input.id) for input in provenance.inputs)
+    return trace
+
+
+def _type_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+SAMPLE_STORAGE_CLASSES: Mapping[str, Mapping[str, Any]] = {
+    "BtkConformanceCalibrated": {
+        "pytype": _type_name(CalibratedRecord),
+        "delegate": _type_name(CalibratedRecordDelegate),
+        "parameters": ["slice"],
+        "components": {"summary": "BtkDict", "data": "BtkList", "flags": "BtkList"},
+        "derivedComponents": {"total": "BtkInt"},
+        "converters": {_type_name(MetricsRecord): f"{__name__}.calibrate"},
+    },
+    "BtkConformanceTraced": {
+        "pytype": _type_name(TracedRecord),
+        "delegate": _type_name(TracingDelegate),
+    },
+}
+"""Storage classes the suite installs next to the catalogue, for what the catalogue cannot show:
+
+- ``BtkConformanceCalibrated``: `CalibratedRecord`, a composite (components
+  ``summary``, ``data`` and ``flags``, derived ``total``, parameter
+  ``slice`` of ``data`` only) that a `MetricsRecord` converts to with
+  different component values; only ever read, never written.
+- ``BtkConformanceTraced``: `TracedRecord`, whose delegate attaches
+  provenance on ``put`` (`TracingDelegate`).
+"""
+
+BARE_STORAGE_CLASS = "BtkConformanceBare"
+"""A storage class of `dict` without any delegate, which a test defines in
+Python (configuration would give it the default delegate)."""
+
+SAMPLE_FORMATTERS: Mapping[str, str] = {
+    "BtkConformanceTraced": FORMATTERS["BtkDict"],
+    BARE_STORAGE_CLASS: FORMATTERS["BtkDict"],
+}
+"""Formatters a file-backed datastore needs, besides the catalogue's, for the
+suite's own storage classes that are written (the catalogue's JSON formatter)."""

@@ -12,8 +12,9 @@ import pytest
 from lsst.daf.butler.datastore import Datastore
 
 from .. import _seeds
-from ..factories import installed_storage_classes
+from ..factories import CATALOGUE, installed_storage_classes
 from ._areas import (
+    ChainTests,
     CompositeTests,
     ConcurrencyTests,
     ConstraintTests,
@@ -32,6 +33,7 @@ from ._capabilities import Capabilities
 from ._factory import DatastoreFactory
 from ._gating import RESULT_PROPERTY, capability_skip_reason, check_divergences, divergence_for
 from ._refs import ConformanceRefs
+from ._samples import SAMPLE_STORAGE_CLASSES
 from ._views import StoredStateView
 
 
@@ -45,6 +47,7 @@ class DatastoreConformance(
     TransactionTests,
     ConstraintTests,
     TransferTests,
+    ChainTests,
     RecordTests,
     ConcurrencyTests,
     ResourceTests,
@@ -69,9 +72,11 @@ class DatastoreConformance(
       without it.
 
     Each test installs butler-testkit's storage-class catalogue (``Btk*``)
-    for its duration and makes its own references; a file-backed datastore
-    needs a formatter for every catalogue storage class
-    (`butler_testkit.factories.FORMATTERS`).
+    and the suite's own storage classes (``BtkConformance*``) for its
+    duration and makes its own references; a file-backed datastore needs a
+    formatter for every catalogue storage class
+    (`butler_testkit.factories.FORMATTERS`) and for the suite's own that are
+    written (`butler_testkit.conformance.SAMPLE_FORMATTERS`).
 
     Examples
     --------
@@ -155,8 +160,8 @@ class DatastoreConformance(
 
     @pytest.fixture(autouse=True)
     def _conformance_storage_classes(self, _conformance_gate: None) -> Iterator[None]:
-        """Install the storage-class catalogue for the test, and take it back afterwards."""
-        with installed_storage_classes():
+        """Install the catalogue and the suite's own storage classes for the test; take them back after."""
+        with installed_storage_classes({**CATALOGUE, **SAMPLE_STORAGE_CLASSES}):
             yield
 
     @pytest.fixture

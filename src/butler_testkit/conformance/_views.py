@@ -97,13 +97,14 @@ def _ours(datastore: Datastore) -> Any:
 class UpstreamInMemoryStateView:
     """The view of daf_butler's own ``InMemoryDatastore``, from its attributes.
 
-    Its stored objects live in ``datasets``, its records in ``records`` and
-    its trash in ``_trashedIds``; anything held in any of them counts as
-    stored.
+    Its stored objects live in ``datasets``, its records in ``records``,
+    the IDs sharing a stored object in the sets of ``related``, and its
+    trash in ``_trashedIds``; anything held in any of them counts as stored
+    (an empty set left in ``related`` holds no ID).
     """
 
     def stored_ids(self, datastore: Datastore) -> set[uuid.UUID]:
-        """Return every ID with a stored object or a record.
+        """Return every ID with a stored object, a record or a related entry.
 
         Parameters
         ----------
@@ -113,10 +114,12 @@ class UpstreamInMemoryStateView:
         Returns
         -------
         ids : `set` [`uuid.UUID`]
-            Keys of ``datasets`` and ``records``.
+            Keys of ``datasets`` and ``records``, and members of the sets
+            of ``related``.
         """
         state = _upstream(datastore)
-        return set(state.datasets) | set(state.records)
+        related = {dataset_id for ids in state.related.values() for dataset_id in ids}
+        return set(state.datasets) | set(state.records) | related
 
     def trashed_ids(self, datastore: Datastore) -> set[uuid.UUID]:
         """Return the IDs in the trash.

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pydantic
-from lsst.daf.butler import FormatterV2, StorageClass
+from lsst.daf.butler import DatasetProvenance, FormatterV2, StorageClass
 from lsst.resources import ResourcePath
 
 from ._image import ImageRecord
@@ -89,6 +89,32 @@ class CatalogueFormatter(FormatterV2):
             An instance of the storage class's Python type.
         """
         raise NotImplementedError(f"{type(self).__name__} does not say how to decode a dataset.")
+
+    def add_provenance(
+        self, in_memory_dataset: Any, /, *, provenance: DatasetProvenance | None = None
+    ) -> Any:
+        """Let the storage class's delegate attach provenance, as an in-memory datastore does.
+
+        Parameters
+        ----------
+        in_memory_dataset : `object`
+            The dataset about to be written.
+        provenance : `~lsst.daf.butler.DatasetProvenance`, optional
+            What produced it.
+
+        Returns
+        -------
+        dataset_to_write : `object`
+            What the delegate returns (the dataset itself for the
+            catalogue's own delegates, which attach nothing, and for a
+            storage class without a delegate).
+        """
+        storage_class = self.file_descriptor.storageClass
+        if storage_class.delegateClass is None:
+            return in_memory_dataset
+        return storage_class.delegate().add_provenance(
+            in_memory_dataset, self.dataset_ref, provenance=provenance
+        )
 
     def to_bytes(self, in_memory_dataset: Any) -> bytes:
         """Serialize a dataset with `encode`.

@@ -1,5 +1,6 @@
 """The tests of the conformance suite, one class per area; `DatastoreConformance` inherits them all."""
 
+from .chaining import ChainTests
 from .composites import CompositeTests
 from .concurrency import ConcurrencyTests
 from .constraints import ConstraintTests
@@ -15,6 +16,7 @@ from .transactions import TransactionTests
 from .transfer import TransferTests
 
 __all__ = (
+    "ChainTests",
     "CompositeTests",
     "ConcurrencyTests",
     "ConstraintTests",

@@ -81,6 +81,14 @@ class CompositeTests:
         with pytest.raises(KeyError):
             datastore.get(ref.makeComponentRef("summary"), parameters={"slice": _SLICE})
 
+    def test_an_unknown_parameter_of_a_derived_component_raises_key_error(
+        self, datastore: Datastore, refs: ConformanceRefs
+    ) -> None:
+        ref = refs.ref()
+        datastore.put(sample_metrics(), ref)
+        with pytest.raises(KeyError, match="no_such_parameter"):
+            datastore.get(ref.makeComponentRef("counter"), parameters={"no_such_parameter": 1})
+
     def test_reading_with_parameters_changes_nothing_stored(
         self, datastore: Datastore, refs: ConformanceRefs
     ) -> None:

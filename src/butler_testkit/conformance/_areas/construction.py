@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping
 
 import pytest
-from lsst.daf.butler import Config, StorageClass, StorageClassFactory
+from lsst.daf.butler import Config, LookupKey, StorageClass, StorageClassFactory
 from lsst.daf.butler.datastore import Datastore, DatastoreConfig, DatastoreValidationError
 from lsst.resources import ResourcePath
 
@@ -16,9 +16,17 @@ from ...factories import make_bridge_manager
 from .._capabilities import Capabilities, declared, requires
 from .._factory import DatastoreFactory
 from .._refs import ConformanceRefs
-from .._samples import sample_metrics
+from .._samples import DeliberateError, sample_metrics
 
 _NEW_ROOT = "/conformance/new/root"
+
+# Which of a datastore and its clone acts first; the other acts next.
+_DIRECTIONS = ("original-then-clone", "clone-then-original")
+
+
+def _pair(datastore: Datastore, direction: str) -> tuple[Datastore, Datastore]:
+    clone = datastore.clone(make_bridge_manager())
+    return (datastore, clone) if direction == _DIRECTIONS[0] else (clone, datastore)
 
 
 def _config_copy(datastore: Datastore) -> DatastoreConfig:
@@ -105,6 +113,106 @@ class ConstructionTests:
         datastore.emptyTrash()
         assert not clone.exists(second)
 
+    # Every operation that crosses the boundary between a clone and its
+    # original, in both directions: they must share one bookkeeping.
+
+    @requires("ephemeral")
+    @pytest.mark.parametrize("direction", _DIRECTIONS)
+    def test_a_dataset_put_through_one_is_known_to_the_other(
+        self, datastore: Datastore, refs: ConformanceRefs, direction: str
+    ) -> None:
+        first, second = _pair(datastore, direction)
+        stored, missing = refs.refs(2)
+        first.put(sample_metrics(), stored)
+        assert second.knows(stored)
+        assert second.mexists([stored, missing]) == {stored: True, missing: False}
+        assert second.get(stored.makeComponentRef("data")) == sample_metrics().data
+
+    @requires("ephemeral")
+    @pytest.mark.parametrize("direction", _DIRECTIONS)
+    def test_a_dataset_put_through_one_is_removed_through_the_other(
+        self, datastore: Datastore, refs: ConformanceRefs, direction: str
+    ) -> None:
+        first, second = _pair(datastore, direction)
+        removed, kept = refs.refs(2)
+        first.put(sample_metrics(), removed)
+        first.put(sample_metrics(), kept)
+        second.remove(removed)
+        assert not first.exists(removed)
+        assert not second.exists(removed)
+        assert first.get(kept) == sample_metrics()
+        first.put(sample_metrics(token="again"), removed)
+        assert second.get(removed) == sample_metrics(token="again")
+
+    @requires("ephemeral")
+    @pytest.mark.parametrize("direction", _DIRECTIONS)
+    def test_a_dataset_put_through_one_is_trashed_and_emptied_through_the_other(
+        self, datastore: Datastore, refs: ConformanceRefs, direction: str
+    ) -> None:
+        first, second = _pair(datastore, direction)
+        trashed, kept = refs.refs(2)
+        first.put(sample_metrics(), trashed)
+        first.put(sample_metrics(), kept)
+        second.trash(trashed)
+        second.emptyTrash()
+        assert not first.exists(trashed)
+        assert first.exists(kept)
+
+    @requires("ephemeral")
+    @pytest.mark.parametrize("direction", _DIRECTIONS)
+    def test_a_dataset_trashed_through_one_is_emptied_through_the_other(
+        self, datastore: Datastore, refs: ConformanceRefs, direction: str
+    ) -> None:
+        first, second = _pair(datastore, direction)
+        trashed, kept = refs.refs(2)
+        second.put(sample_metrics(), trashed)
+        second.put(sample_metrics(), kept)
+        first.trash(trashed)
+        assert second.get(trashed) == sample_metrics()
+        second.emptyTrash()
+        assert not first.exists(trashed)
+        assert not second.exists(trashed)
+        assert second.exists(kept)
+
+    @requires("ephemeral")
+    @pytest.mark.parametrize("direction", _DIRECTIONS)
+    def test_a_selection_trashed_through_one_is_emptied_through_the_other(
+        self, datastore: Datastore, refs: ConformanceRefs, direction: str
+    ) -> None:
+        first, second = _pair(datastore, direction)
+        selected, other = refs.refs(2)
+        first.put(sample_metrics(), selected)
+        first.put(sample_metrics(), other)
+        first.trash([selected, other])
+        second.emptyTrash(refs=[selected])
+        assert first.mexists([selected, other]) == {selected: False, other: True}
+
+    @requires("ephemeral")
+    @pytest.mark.parametrize("direction", _DIRECTIONS)
+    def test_a_dataset_put_through_one_is_forgotten_through_the_other(
+        self, datastore: Datastore, refs: ConformanceRefs, direction: str
+    ) -> None:
+        first, second = _pair(datastore, direction)
+        forgotten, kept = refs.refs(2)
+        first.put(sample_metrics(), forgotten)
+        first.put(sample_metrics(), kept)
+        second.forget([forgotten])
+        assert not first.knows(forgotten)
+        assert not second.knows(forgotten)
+        assert first.get(kept) == sample_metrics()
+
+    @requires("ephemeral")
+    @pytest.mark.parametrize("direction", _DIRECTIONS)
+    def test_a_put_rolled_back_through_one_is_unknown_to_the_other(
+        self, datastore: Datastore, refs: ConformanceRefs, direction: str
+    ) -> None:
+        first, second = _pair(datastore, direction)
+        ref = refs.ref()
+        with pytest.raises(DeliberateError), first.transaction():
+            first.put(sample_metrics(), ref)
+            raise DeliberateError
+        assert not second.exists(ref)
+
     def test_validation_accepts_the_catalogue(self, datastore: Datastore, refs: ConformanceRefs) -> None:
         factory = StorageClassFactory()
         storage_classes = [factory.getStorageClass(name) for name in ("BtkMetrics", "BtkDict", "BtkImage")]
@@ -118,6 +226,16 @@ class ConstructionTests:
         )
         with pytest.raises(DatastoreValidationError):
             datastore.validateConfiguration([unusable])
+
+    def test_validating_something_that_is_not_an_entity_raises(self, datastore: Datastore) -> None:
+        with pytest.raises(DatastoreValidationError):
+            datastore.validateConfiguration(["not a reference, dataset type or storage class"])  # type: ignore[list-item]
+
+    def test_a_key_of_the_catalogue_validates(self, datastore: Datastore, refs: ConformanceRefs) -> None:
+        ref = refs.ref()
+        storage_class = StorageClassFactory().getStorageClass("BtkMetrics")
+        datastore.validateKey(LookupKey(name="BtkMetrics"), storage_class)
+        datastore.validateKey(LookupKey(name=ref.datasetType.name), ref)
 
     def test_lookup_keys_include_the_accepted_names(self, datastore_factory: DatastoreFactory) -> None:
         datastore = datastore_factory(constraints={"accept": ["metric_kept"], "reject": ["metric_refused"]})

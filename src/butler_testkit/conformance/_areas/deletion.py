@@ -6,6 +6,7 @@ __all__ = ("DeletionTests",)
 
 import pytest
 from lsst.daf.butler.datastore import Datastore
+from lsst.resources import ResourcePath
 
 from .._capabilities import requires
 from .._refs import ConformanceRefs
@@ -165,6 +166,16 @@ class DeletionTests:
         datastore.put(sample_metrics(), stored)
         datastore.forget([unknown])
         assert datastore.exists(stored)
+
+    def test_emptying_the_trash_returns_a_set_of_uris(
+        self, datastore: Datastore, refs: ConformanceRefs
+    ) -> None:
+        ref = refs.ref()
+        datastore.put(sample_metrics(), ref)
+        datastore.trash(ref)
+        for removed in (datastore.emptyTrash(dry_run=True), datastore.emptyTrash()):
+            assert isinstance(removed, set)
+            assert all(isinstance(uri, ResourcePath) for uri in removed)
 
     @requires("persistent_artifacts")
     def test_the_artifact_outlives_forget(self, datastore: Datastore, refs: ConformanceRefs) -> None:

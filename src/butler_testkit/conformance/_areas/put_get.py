@@ -8,14 +8,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
-from lsst.daf.butler import DatasetRef
+from lsst.daf.butler import DatasetProvenance, DatasetRef, StorageClass, StorageClassFactory
 from lsst.daf.butler.datastore import Datastore
 
 from ...factories import MetricsRecord
 from .._capabilities import requires
 from .._factory import DatastoreFactory
 from .._refs import ConformanceRefs
-from .._samples import sample_metrics, sample_value
+from .._samples import BARE_STORAGE_CLASS, TracedRecord, sample_metrics, sample_value, traced_provenance
 
 ROUND_TRIP_STORAGE_CLASSES = (
     "BtkMetrics",
@@ -207,3 +207,39 @@ class PutGetTests:
         ref = refs.ref()
         datastore.put({"summary": {"token": "from a dict"}, "output": None, "data": [1]}, ref)
         assert type(datastore.get(ref)) is MetricsRecord
+
+    def test_a_storage_class_without_a_delegate_round_trips(
+        self, datastore: Datastore, refs: ConformanceRefs
+    ) -> None:
+        # Defined in Python rather than in configuration, which would give
+        # it the default delegate.
+        StorageClassFactory().registerStorageClass(StorageClass(BARE_STORAGE_CLASS, pytype=dict))
+        ref = refs.ref("bare", BARE_STORAGE_CLASS)
+        datastore.put({"plain": [1, 2]}, ref)
+        assert datastore.get(ref) == {"plain": [1, 2]}
+
+    # BtkConformanceTraced's delegate attaches provenance to what is put, as
+    # a FileDatastore's formatter has it do before writing.
+
+    def test_the_delegate_attaches_provenance_on_put(
+        self, datastore: Datastore, refs: ConformanceRefs
+    ) -> None:
+        ref = refs.ref("traced", "BtkConformanceTraced")
+        datastore.put(TracedRecord(data=[1, 2, 3]), ref)
+        assert datastore.get(ref) == TracedRecord(data=[1, 2, 3], provenance=traced_provenance(ref))
+
+    def test_the_provenance_given_to_put_reaches_the_delegate(
+        self, datastore: Datastore, refs: ConformanceRefs
+    ) -> None:
+        ref, used = refs.ref("traced", "BtkConformanceTraced"), refs.ref()
+        provenance = DatasetProvenance(quantum_id=used.id)
+        provenance.add_input(used)
+        datastore.put(TracedRecord(data=[4]), ref, provenance=provenance)
+        assert datastore.get(ref).provenance == traced_provenance(ref, provenance)
+
+    @requires("ephemeral")
+    def test_put_new_attaches_provenance_too(self, datastore: Datastore, refs: ConformanceRefs) -> None:
+        # A persistent datastore's put_new leaves the recording to the caller.
+        ref = refs.ref("traced", "BtkConformanceTraced")
+        datastore.put_new(TracedRecord(data=[5]), ref)
+        assert datastore.get(ref).provenance == traced_provenance(ref)

@@ -9,6 +9,7 @@ from lsst.daf.butler.datastore.record_data import DatastoreRecordData
 
 from ...factories import make_bridge_manager
 from .._capabilities import lacks, requires
+from .._factory import DatastoreFactory
 from .._refs import ConformanceRefs
 from .._samples import sample_metrics
 
@@ -40,6 +41,27 @@ class RecordTests:
         predicted = datastore.export_predicted_records([ref])
         assert set(predicted) <= set(datastore.names)
         assert any(data.records for data in predicted.values())
+
+    @requires("records_export")
+    def test_the_predicted_records_of_a_component_are_its_composites(
+        self, datastore: Datastore, refs: ConformanceRefs
+    ) -> None:
+        ref = refs.ref()
+        of_component = datastore.export_predicted_records([ref.makeComponentRef("data")])
+        of_composite = datastore.export_predicted_records([ref])
+        assert {name: data.records for name, data in of_component.items()} == {
+            name: data.records for name, data in of_composite.items()
+        }
+        assert {dataset_id for data in of_component.values() for dataset_id in data.records} == {ref.id}
+
+    @requires("records_export")
+    def test_predicted_records_leave_out_what_the_constraints_reject(
+        self, datastore_factory: DatastoreFactory, refs: ConformanceRefs
+    ) -> None:
+        datastore = datastore_factory(constraints={"reject": ["metric"]})
+        kept = refs.ref("metric_kept", "BtkMetrics")
+        predicted = datastore.export_predicted_records([refs.ref(), kept])
+        assert {dataset_id for data in predicted.values() for dataset_id in data.records} == {kept.id}
 
     @lacks("records_export")
     def test_no_records_are_exported(self, datastore: Datastore, refs: ConformanceRefs) -> None:

@@ -8,11 +8,12 @@ import json
 from pathlib import Path
 
 import pytest
-from lsst.daf.butler import DatasetRef, FileDataset
+from lsst.daf.butler import DatasetRef, DatasetTypeNotSupportedError, FileDataset
 from lsst.daf.butler.datastore import Datastore
 from lsst.daf.butler.datastores.file_datastore.retrieve_artifacts import retrieve_and_zip
 from lsst.resources import ResourcePath
 
+from ...factories import FORMATTERS
 from .._capabilities import INGEST_TRANSFER_MODES, lacks, requires
 from .._factory import DatastoreFactory
 from .._refs import ConformanceRefs
@@ -227,3 +228,141 @@ class TransferTests:
         self, datastore: Datastore, refs: ConformanceRefs
     ) -> None:
         assert datastore.prepare_get_for_external_client(refs.ref()) is None
+
+    @requires("file_transfers")
+    @pytest.mark.parametrize("transfer", ["copy", "auto"])
+    def test_export_writes_every_file_to_the_directory(
+        self,
+        datastore: Datastore,
+        refs: ConformanceRefs,
+        tmp_path_factory: pytest.TempPathFactory,
+        transfer: str,
+    ) -> None:
+        stored = _stored(datastore, refs, 2)
+        directory = _outside_directory(tmp_path_factory)
+        exported = list(datastore.export(stored, directory=directory, transfer=transfer))
+        assert len(exported) == len(stored)
+        # Relative to the directory, where the files were written.
+        assert all((directory / str(dataset.path)).is_file() for dataset in exported)
+
+    @requires("file_transfers")
+    def test_exporting_an_unknown_dataset_raises_file_not_found(
+        self, datastore: Datastore, refs: ConformanceRefs, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        with pytest.raises(FileNotFoundError):
+            list(
+                datastore.export(
+                    [refs.ref()], directory=_outside_directory(tmp_path_factory), transfer="copy"
+                )
+            )
+
+    @requires("file_transfers")
+    def test_export_refuses_to_move_files_out(
+        self, datastore: Datastore, refs: ConformanceRefs, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        stored = _stored(datastore, refs)
+        with pytest.raises(TypeError):
+            list(datastore.export(stored, directory=_outside_directory(tmp_path_factory), transfer="move"))
+        assert datastore.get(stored[0]) == sample_value("BtkDict")
+
+    @requires("file_transfers")
+    def test_file_information_leaves_out_unknown_datasets(
+        self, datastore: Datastore, refs: ConformanceRefs
+    ) -> None:
+        (stored,) = _stored(datastore, refs)
+        info = datastore.get_file_info_for_transfer([stored.id, refs.ref().id])
+        assert set(info) == {stored.id}
+
+    @requires("file_transfers")
+    def test_transfer_from_refuses_what_the_constraints_reject(
+        self, datastore_factory: DatastoreFactory, refs: ConformanceRefs
+    ) -> None:
+        source = datastore_factory()
+        stored = _stored(source, refs, 2)
+        datastore = datastore_factory(constraints={"reject": ["transferred"]})
+        files = source.get_file_info_for_transfer([ref.id for ref in stored])
+        accepted, rejected = datastore.transfer_from(files, stored, transfer="copy")
+        assert accepted == set()
+        assert {ref.id for ref in rejected} == {ref.id for ref in stored}
+        assert not any(datastore.knows_these(stored).values())
+
+    @requires("artifact_retrieval")
+    def test_retrieving_artifacts_refuses_to_move_them(
+        self, datastore: Datastore, refs: ConformanceRefs, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        stored = _stored(datastore, refs)
+        destination = ResourcePath(_outside_directory(tmp_path_factory), forceDirectory=True)
+        with pytest.raises(ValueError):
+            datastore.retrieveArtifacts(stored, destination, transfer="move")
+        assert datastore.get(stored[0]) == sample_value("BtkDict")
+
+    @requires("artifact_retrieval")
+    def test_retrieving_artifacts_into_a_file_raises_value_error(
+        self, datastore: Datastore, refs: ConformanceRefs, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        stored = _stored(datastore, refs)
+        not_a_directory = ResourcePath(
+            _outside_directory(tmp_path_factory) / "file.txt", forceDirectory=False
+        )
+        with pytest.raises(ValueError):
+            datastore.retrieveArtifacts(stored, not_a_directory, transfer="copy")
+
+    @requires("ingest_transfer_modes", param="transfer")
+    @pytest.mark.parametrize("transfer", ["move"])
+    def test_a_move_ingest_removes_the_file(
+        self,
+        datastore: Datastore,
+        refs: ConformanceRefs,
+        tmp_path_factory: pytest.TempPathFactory,
+        transfer: str,
+    ) -> None:
+        ref = refs.ref("ingested", "BtkDict")
+        path = _dataset_file(_outside_directory(tmp_path_factory), "ingested")
+        datastore.ingest(FileDataset(path=str(path), refs=[ref]), transfer=transfer)
+        assert not path.exists()
+        assert datastore.get(ref) == sample_value("BtkDict")
+
+    @requires("ingest_transfer_modes", param="transfer")
+    @pytest.mark.parametrize("transfer", ["copy"])
+    def test_an_ingested_file_is_read_with_the_formatter_given(
+        self,
+        datastore: Datastore,
+        refs: ConformanceRefs,
+        tmp_path_factory: pytest.TempPathFactory,
+        transfer: str,
+    ) -> None:
+        ref = refs.ref("ingested", "BtkDict")
+        path = _dataset_file(_outside_directory(tmp_path_factory), "ingested")
+        dataset = FileDataset(path=str(path), refs=[ref], formatter=FORMATTERS["BtkDict"])
+        datastore.ingest(dataset, transfer=transfer)
+        assert datastore.get(ref) == sample_value("BtkDict")
+
+    @requires("zip_ingest")
+    def test_a_zip_ingested_by_moving_is_removed(
+        self,
+        datastore: Datastore,
+        datastore_factory: DatastoreFactory,
+        refs: ConformanceRefs,
+        tmp_path_factory: pytest.TempPathFactory,
+    ) -> None:
+        source = datastore_factory()
+        stored = _stored(source, refs, 2)
+        zip_path = retrieve_and_zip(stored, _outside_directory(tmp_path_factory), source.retrieveArtifacts)
+        datastore.ingest_zip(zip_path, transfer="move")
+        assert not zip_path.exists()
+        assert all(datastore.get(ref) == sample_value("BtkDict") for ref in stored)
+
+    @requires("zip_ingest")
+    def test_a_zip_of_rejected_datasets_raises_and_stores_nothing(
+        self,
+        datastore_factory: DatastoreFactory,
+        refs: ConformanceRefs,
+        tmp_path_factory: pytest.TempPathFactory,
+    ) -> None:
+        source = datastore_factory()
+        stored = _stored(source, refs, 2)
+        zip_path = retrieve_and_zip(stored, _outside_directory(tmp_path_factory), source.retrieveArtifacts)
+        datastore = datastore_factory(constraints={"reject": ["transferred"]})
+        with pytest.raises(DatasetTypeNotSupportedError):
+            datastore.ingest_zip(zip_path, transfer="copy")
+        assert not any(datastore.knows_these(stored).values())
