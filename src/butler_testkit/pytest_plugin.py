@@ -17,7 +17,10 @@ its fixtures are available in every test without a ``conftest.py``:
   Butler per test (configured and seeded with the ``butler_repo`` marker).
 
 Options (``pytest --help``, group "butler-testkit"): ``--butler-seed``,
-``--butler-instrument`` and ``--butler-conformance-report``. Markers:
+``--butler-instrument``, ``--butler-conformance-report`` and
+``--butler-fast-repos`` (also the ini option ``butler_fast_repos = true``:
+every Butler repository the tests create comes from the fast path; see
+``butler_testkit.butler.fast_repos``). Markers:
 ``butler_datastore(**config)``, ``butler_faults(*faults, seed=...)``,
 ``butler_data_ids(instrument=...)``, ``butler_repo(...)`` and
 ``butler_capability(name)`` (used by the conformance suite, which prints its
@@ -51,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import _seeds
+from ._fast_repos_plugin import FastReposPlugin, add_fast_repos_option, fast_repos_wanted
 
 if TYPE_CHECKING:
     from lsst.daf.butler import Butler, DimensionUniverse
@@ -77,6 +81,7 @@ CONFORMANCE_PROPERTY = "butler_conformance"
 
 
 _previous_seed = pytest.StashKey[int | None]()
+_fast_repos = pytest.StashKey[FastReposPlugin]()
 
 
 def _seed_option(value: str) -> int:
@@ -123,6 +128,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             "write the datastore conformance report to PATH as Markdown (suffix .md) and JSON (suffix .json)"
         ),
     )
+    add_fast_repos_option(group, parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -164,6 +170,10 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.stash[_previous_seed] = _seeds.set_session_seed(config.getoption("butler_seed"))
     config.pluginmanager.register(_ConformanceReporter(config), "butler_testkit-conformance-report")
+    if fast_repos_wanted(config):
+        plugin = config.stash[_fast_repos] = FastReposPlugin(config)
+        config.pluginmanager.register(plugin, "butler_testkit-fast-repos")
+        plugin.turn_on()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -176,6 +186,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     """
     if _previous_seed in config.stash:
         _seeds.set_session_seed(config.stash[_previous_seed])
+    if _fast_repos in config.stash:
+        config.stash[_fast_repos].turn_off()
 
 
 def pytest_report_header(config: pytest.Config) -> str:
