@@ -1,7 +1,7 @@
 """The examples of docs/butler.md's migration guide, which includes them from here."""
 
 # Each section is shown on its own in the guide, with the imports it needs.
-# ruff: noqa: E402, PT009
+# ruff: noqa: E402, PT009, RUF012
 
 from __future__ import annotations
 
@@ -157,3 +157,24 @@ def test_summary_round_trip(butler, butler_repo):
 
 
 # --- end level 3: the fixtures ---
+
+
+# --- level 3: the fixtures, with unittest ---
+from butler_testkit.unittest import ButlerRepoMixin
+
+
+class SeededCalibrateTestCase(ButlerRepoMixin, unittest.TestCase):
+    butler_repo_spec = {
+        "instrument": "HSC",
+        "detectors": 2,
+        "visits": 1,
+        "dataset_types": {"calexp_summary": "BtkDict"},
+    }
+
+    def test_summary_round_trip(self):
+        data_id = self.butler_repo.seeded.data_ids("visit", "detector")[0]
+        self.butler.put({"median": 10.0}, "calexp_summary", data_id)
+        self.assertEqual(self.butler.get("calexp_summary", data_id), {"median": 10.0})
+
+
+# --- end level 3: the fixtures, with unittest ---
