@@ -68,7 +68,8 @@ class ButlerConfigCache:
         other: Any = None,
         searchPaths: Sequence[Any] | None = None,
         without_datastore: bool = False,
-    ) -> str | None:
+        record: Callable[[str | None], None] = lambda reason: None,
+    ) -> None:
         """Initialize ``config`` as ``ButlerConfig.__init__`` would.
 
         Parameters
@@ -77,29 +78,29 @@ class ButlerConfigCache:
             The object under construction.
         other, searchPaths, without_datastore
             As for ``ButlerConfig``.
-
-        Returns
-        -------
-        uncached : `str` or `None`
-            `None` if the configuration came from the cache; otherwise
-            daf_butler's own parse made it, and this says why
-            (`FIRST_PARSE` if it was kept for the next time).
+        record : `~collections.abc.Callable` [[`str` or `None`], `None`], optional
+            Told `None` when the configuration comes from the cache, and
+            otherwise why daf_butler's own parse makes it (`FIRST_PARSE` if
+            it is kept for the next time), before that parse runs.
         """
         try:
             key, location = _key(other, searchPaths, without_datastore)
         except Fallback as fallback:
+            record(fallback.reason)
             self._original_init(config, other, searchPaths=searchPaths, without_datastore=without_datastore)
-            return fallback.reason
+            return
         with self._lock:
             cached = self._entries.get(key)
         if cached is not None:
             _copy_into(config, cached, location, location.concrete if location else plain_copy)
             with self._lock:
                 self.hits += 1
-            return None
+            record(None)
+            return
         self._original_init(config, other, searchPaths=searchPaths, without_datastore=without_datastore)
         if location is not None and not _located_at(config, location):
-            return "configuration file is not where it was named"
+            record("configuration file is not where it was named")
+            return
         kept = ButlerConfig.__new__(ButlerConfig)
         _copy_into(kept, config, None, location.abstract if location else plain_copy)
         with self._lock:
@@ -107,7 +108,7 @@ class ButlerConfigCache:
             if len(self._entries) >= _MAX_ENTRIES:
                 self._entries.pop(next(iter(self._entries)))
             self._entries[key] = kept
-        return FIRST_PARSE
+        record(FIRST_PARSE)
 
     def clear(self) -> None:
         """Forget every kept configuration."""

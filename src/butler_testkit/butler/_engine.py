@@ -128,11 +128,9 @@ class FastRepoEngine:
         other, searchPaths, without_datastore
             As for ``ButlerConfig``.
         """
-        reason = self.config_cache.initialize(config, other, searchPaths, without_datastore)
-        if reason is None:
-            STATS.record_routed("ButlerConfig")
-        elif not reason.startswith("copy of a ButlerConfig"):
-            STATS.record_fallback("ButlerConfig", reason)
+        self.config_cache.initialize(
+            config, other, searchPaths, without_datastore, record=_record_butler_config
+        )
 
     def read_config_file(self, config: Config, location: Any) -> None:
         """Read a configuration file into ``config``, from the cache of parses.
@@ -251,6 +249,13 @@ class FastRepoEngine:
         self.config_files.clear()
         self.populated.discard()
         DATABASES.unregister_directories()
+
+
+def _record_butler_config(reason: str | None) -> None:
+    if reason is None:
+        STATS.record_routed("ButlerConfig")
+    elif not reason.startswith("copy of a ButlerConfig"):
+        STATS.record_fallback("ButlerConfig", reason)
 
 
 _ENGINE: FastRepoEngine | None = None

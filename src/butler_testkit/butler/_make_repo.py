@@ -260,7 +260,7 @@ class MakeRepoTemplates:
             "environment_files": digest_directories(environment.split(os.pathsep) if environment else []),
         }
         try:
-            text = json.dumps(material, sort_keys=True, default=repr)
+            text = json.dumps(material, sort_keys=True)
         except (TypeError, ValueError) as err:
             raise Fallback("configuration cannot be compared") from err
         return hashlib.sha256(text.encode()).hexdigest()
