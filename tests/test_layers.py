@@ -41,6 +41,8 @@ LAYERS = {
     # pytest-free engine behind both test front ends.
     "bench": 4,
     "engine": 4,
+    # The pytest side of the fast-repository switch, below the plugin that registers it.
+    "_pytest_fast_repos": 4,
     # Thin adapters.
     "pytest_plugin": 5,
     "unittest": 5,

@@ -20,8 +20,11 @@ its fixtures are available in every test without a ``conftest.py``:
   per test, or parametrize it to run tests on both engines.
 
 Options (``pytest --help``, group "butler-testkit"): ``--butler-seed``,
-``--butler-instrument``, ``--butler-registry`` and
-``--butler-conformance-report``. Markers:
+``--butler-instrument``, ``--butler-registry``, ``--butler-fast-repos``
+(also the ini option ``butler_fast_repos = true``: every Butler repository
+the tests create comes from the fast path; see
+``butler_testkit.butler.fast_repos``) and ``--butler-conformance-report``.
+Markers:
 ``butler_datastore(**config)``, ``butler_faults(*faults, seed=...)``,
 ``butler_data_ids(instrument=...)``, ``butler_repo(...)`` and
 ``butler_capability(name)`` (used by the conformance suite, whose reporter
@@ -77,12 +80,16 @@ if TYPE_CHECKING:
     from lsst.daf.butler import Butler, DimensionUniverse
     from lsst.daf.butler.registry.interfaces import DatastoreRegistryBridgeManager
 
+    from ._pytest_fast_repos import FastReposPlugin
     from .butler import TestRepository
     from .datastore import InMemoryDatastore, InstrumentedDatastore
     from .engine import ButlerTestEngine
     from .factories import DataIdFactory, RefFactory, StorageClassScope
 
 _previous_session = pytest.StashKey[dict[str, Any]]()
+
+
+_fast_repos: pytest.StashKey[FastReposPlugin] = pytest.StashKey()
 
 
 def _argument_type(entry: Option) -> Callable[[str], Any]:
@@ -154,6 +161,12 @@ def pytest_configure(config: pytest.Config) -> None:
     from .conformance import ConformanceReporter
 
     config.pluginmanager.register(ConformanceReporter(config), "butler_testkit-conformance-report")
+    if session_options().get("fast_repos"):
+        from ._pytest_fast_repos import FastReposPlugin
+
+        plugin = config.stash[_fast_repos] = FastReposPlugin(config)
+        config.pluginmanager.register(plugin, "butler_testkit-fast-repos")
+        plugin.turn_on()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -167,6 +180,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if _previous_session in config.stash:
         previous = config.stash[_previous_session]
         restore_session(previous)
+    if _fast_repos in config.stash:
+        config.stash[_fast_repos].turn_off()
 
 
 def pytest_report_header(config: pytest.Config) -> str:

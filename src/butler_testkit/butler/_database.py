@@ -76,18 +76,36 @@ class RepositoryMetadata(DatabaseMetadata):
 
 
 def open_repository_database(
-    template: SqliteDatabase, filename: str, existing_tables: Iterable[str]
+    template: SqliteDatabase,
+    filename: str | None,
+    existing_tables: Iterable[str],
+    *,
+    writeable: bool = True,
+    origin: int | None = None,
+    allow_temporary_tables: bool | None = None,
+    engine: sqlalchemy.engine.Engine | None = None,
 ) -> SqliteDatabase:
-    """Open ``filename``, a copy of ``template``'s file, with shared definitions.
+    """Open ``filename``, whose tables are ``template``'s, with shared definitions.
 
     Parameters
     ----------
     template : `~lsst.daf.butler.registry.databases.sqlite.SqliteDatabase`
         The template's database.
-    filename : `str`
-        The copy of the template's database file to open, writeable.
+    filename : `str` or `None`
+        The database file to open: a copy of the template's, or any file
+        with the same static tables; `None` for an in-memory database, whose
+        ``engine`` must be given.
     existing_tables : `~collections.abc.Iterable` [`str`]
         Names of the tables in the template's file.
+    writeable : `bool`, optional
+        Whether to open it for writing.
+    origin : `int`, optional
+        Origin of the new database; the template's if `None`.
+    allow_temporary_tables : `bool`, optional
+        Whether queries may use temporary tables; as the template if `None`.
+    engine : `sqlalchemy.engine.Engine`, optional
+        The engine to use, made by ``SqliteDatabase.makeEngine``; one on
+        ``filename`` if `None`.
 
     Returns
     -------
@@ -102,7 +120,10 @@ def open_repository_database(
     to today.
     """
     template_internals: Any = template
-    engine = SqliteDatabase.makeEngine(filename=filename, writeable=True)
+    if engine is None:
+        if filename is None:
+            raise ValueError("An in-memory database needs its engine.")
+        engine = SqliteDatabase.makeEngine(filename=filename, writeable=writeable)
     # Statements compile the same way for every copy (same dialect, shared
     # table definitions), so share the template's cache of compiled SQL:
     # otherwise every repository compiles its first queries afresh.
@@ -112,11 +133,44 @@ def open_repository_database(
     database_internals: Any = database
     database_internals._init(
         engine=engine,
-        origin=template.origin,
+        origin=template.origin if origin is None else origin,
         namespace=template.namespace,
-        writeable=True,
+        writeable=writeable,
         filename=filename,
         metadata=RepositoryMetadata(template_internals._metadata, existing_tables),
-        allow_temporary_tables=template_internals._allow_temporary_tables,
+        allow_temporary_tables=(
+            template_internals._allow_temporary_tables
+            if allow_temporary_tables is None
+            else allow_temporary_tables
+        ),
     )
     return database
+
+
+def clone_managers(managers: Any, database: Database) -> Any:
+    """Clone a registry's managers onto another database with the same static tables.
+
+    Parameters
+    ----------
+    managers : `~lsst.daf.butler.registry.managers.RegistryManagerInstances`
+        The managers of a registry whose static tables ``database`` has.
+    database : `~lsst.daf.butler.registry.interfaces.Database`
+        The other database, SQLite or PostgreSQL.
+
+    Returns
+    -------
+    managers : `~lsst.daf.butler.registry.managers.RegistryManagerInstances`
+        New managers on ``database``, with empty caches.
+
+    Notes
+    -----
+    daf_butler's ``clone`` is meant for another connection to the same
+    database, so clones share the caches of the tables created after the
+    static ones (dataset tables, datastore records tables): here those belong
+    to another database, so each clone gets empty ones.
+    """
+    clone = managers.clone(database)
+    dataset_type_cache = clone.datasets._cache
+    dataset_type_cache.tables = type(dataset_type_cache.tables)()
+    clone.opaque._tables = type(clone.opaque._tables)()
+    return clone

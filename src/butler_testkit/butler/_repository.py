@@ -22,7 +22,7 @@ from lsst.daf.butler.registry.sql_registry import SqlRegistry
 from lsst.resources import ResourcePath
 
 from ..datastore import InMemoryDatastore, release_shared_state, shared_state_for
-from ._database import open_repository_database
+from ._database import clone_managers, open_repository_database
 from ._registries import resolve_registry
 from ._seeding import SeededData
 from ._sqlite import TestDatabases
@@ -386,11 +386,7 @@ def _clone_template(
     try:
         template_registry: Any = template.butler._registry
         db = open_database()
-        managers = template_registry._managers.clone(db)
-        # Clones of one database share the cache of dynamic-table definitions
-        # that daf_butler believes exist; this database is a different one.
-        dataset_type_cache = managers.datasets._cache
-        dataset_type_cache.tables = type(dataset_type_cache.tables)()
+        managers = clone_managers(template_registry._managers, db)
         # Nothing to infer default data ID values from in a new repository.
         registry = SqlRegistry(db, RegistryDefaults(run=run, infer=False), managers)
         registry._datastore_record_classes = dict(template_registry._datastore_record_classes)

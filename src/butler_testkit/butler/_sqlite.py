@@ -38,6 +38,7 @@ class TestDatabases:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._connections: dict[str, list[sqlite3.Connection]] = {}
+        self._directories: set[str] = set()
         self._installed = False
 
     def register(self, path: str) -> None:
@@ -50,9 +51,33 @@ class TestDatabases:
         """
         with self._lock:
             self._connections.setdefault(os.path.realpath(path), [])
-            if not self._installed:
-                sqlalchemy.event.listen(sqlalchemy.engine.Engine, "connect", self._on_connect)
-                self._installed = True
+            self._install()
+
+    def register_directory(self, directory: str) -> None:
+        """Skip durability on every database file created inside ``directory``.
+
+        Unlike `register`, connections are tuned but not tracked: the
+        databases belong to repositories the code under test made itself
+        (and closes, or not, as it would without butler-testkit).
+
+        Parameters
+        ----------
+        directory : `str`
+            Filesystem path of a throwaway repository's root.
+        """
+        with self._lock:
+            self._directories.add(os.path.join(os.path.realpath(directory), ""))
+            self._install()
+
+    def unregister_directories(self) -> None:
+        """Stop tuning the databases of every directory given to `register_directory`."""
+        with self._lock:
+            self._directories.clear()
+
+    def _install(self) -> None:
+        if not self._installed:
+            sqlalchemy.event.listen(sqlalchemy.engine.Engine, "connect", self._on_connect)
+            self._installed = True
 
     def close_connections(self, path: str) -> int:
         """Close every tracked connection to ``path`` and stop tracking it.
@@ -94,17 +119,21 @@ class TestDatabases:
         return sum(1 for connection in connections if _is_open(connection))
 
     def _on_connect(self, dbapi_connection: Any, connection_record: Any) -> None:
-        if not self._connections or not isinstance(dbapi_connection, sqlite3.Connection):
+        if not (self._connections or self._directories) or not isinstance(
+            dbapi_connection, sqlite3.Connection
+        ):
             return
         rows = dbapi_connection.execute("PRAGMA database_list").fetchall()
         path = next((row[2] for row in rows if row[1] == "main"), "")
         if not path:
             return
+        real = os.path.realpath(path)
         with self._lock:
-            tracked = self._connections.get(os.path.realpath(path))
-            if tracked is None:
+            tracked = self._connections.get(real)
+            if tracked is not None:
+                tracked.append(dbapi_connection)
+            elif not any(real.startswith(directory) for directory in self._directories):
                 return
-            tracked.append(dbapi_connection)
         dbapi_connection.execute("PRAGMA synchronous=OFF")
 
 

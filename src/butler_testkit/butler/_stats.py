@@ -6,6 +6,8 @@ __all__ = ("STATS", "SetupStats", "reset_setup_stats", "setup_stats")
 
 import dataclasses
 import threading
+from collections.abc import Mapping
+from typing import Any
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +31,12 @@ class SetupStats:
     slow_path_repositories : `int`
         Repositories for which a full ``Butler.from_config`` was needed
         because the fast path is unavailable for this daf_butler.
+    routed : `~collections.abc.Mapping` [`str`, `int`]
+        Calls the fast-repository switch served itself, by function
+        (``Butler.makeRepo``, ``makeTestRepo``, ...).
+    fallbacks : `~collections.abc.Mapping` [`str`, `int`]
+        Calls the switch handed to daf_butler's own function, by
+        ``"<function>: <reason>"``.
     """
 
     templates_built: int = 0
@@ -38,6 +46,18 @@ class SetupStats:
     repositories: int = 0
     repository_seconds: float = 0.0
     slow_path_repositories: int = 0
+    routed: Mapping[str, int] = dataclasses.field(default_factory=dict, hash=False)
+    fallbacks: Mapping[str, int] = dataclasses.field(default_factory=dict, hash=False)
+
+    @property
+    def routed_calls(self) -> int:
+        """Calls the fast-repository switch served itself."""
+        return sum(self.routed.values())
+
+    @property
+    def fallback_calls(self) -> int:
+        """Calls the fast-repository switch handed to daf_butler."""
+        return sum(self.fallbacks.values())
 
     @property
     def seconds_per_repository(self) -> float:
@@ -64,6 +84,13 @@ class _Recorder:
                 current[name] += value
             self._stats = SetupStats(**current)
 
+    def _count(self, field: str, key: str) -> None:
+        with self._lock:
+            counts = dict(getattr(self._stats, field))
+            counts[key] = counts.get(key, 0) + 1
+            changes: dict[str, Any] = {field: counts}
+            self._stats = dataclasses.replace(self._stats, **changes)
+
     def record_template_build(self, seconds: float) -> None:
         self._add(templates_built=1, template_build_seconds=seconds)
 
@@ -72,6 +99,12 @@ class _Recorder:
 
     def record_repository(self, seconds: float, *, slow_path: bool) -> None:
         self._add(repositories=1, repository_seconds=seconds, slow_path_repositories=int(slow_path))
+
+    def record_routed(self, function: str) -> None:
+        self._count("routed", function)
+
+    def record_fallback(self, function: str, reason: str) -> None:
+        self._count("fallbacks", f"{function}: {reason}")
 
     def snapshot(self) -> SetupStats:
         with self._lock:

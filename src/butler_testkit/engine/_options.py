@@ -208,6 +208,12 @@ def _parse_faults(value: object, source: str) -> tuple[Any, ...]:
     return tuple(rules)
 
 
+def _parse_flag(value: object, source: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{source} must be true or false; got {value!r}.")
+    return value
+
+
 def _parse_path(value: object, source: str) -> str:
     if not isinstance(value, str) or not value:
         raise TypeError(f"{source} must be a path; got {value!r}.")
@@ -287,6 +293,17 @@ OPTIONS: tuple[Option, ...] = (
         attribute="butler_registry",
         cli="--butler-registry",
         metavar="sqlite|postgresql|URL",
+    ),
+    Option(
+        "fast_repos",
+        _parse_flag,
+        False,
+        "make every Butler repository the tests create (daf_butler's makeTestRepo, Butler.makeRepo, "
+        "create_populated_sqlite_registry) come from butler-testkit's fast path, unchanged otherwise; "
+        "what it cannot honour falls back to daf_butler and is listed at the end",
+        cli="--butler-fast-repos",
+        ini="butler_fast_repos",
+        flag=True,
     ),
     Option(
         "conformance_report",
