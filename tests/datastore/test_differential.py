@@ -545,7 +545,8 @@ class DifferentialMachine(RuleBasedStateMachine):
     @invariant()
     def our_bookkeeping_follows_what_we_store(self) -> None:
         if hasattr(self, "ours"):
-            assert self.ours.wrapped._stored_state.index_problems() == []
+            problems = self.ours.wrapped._stored_state.index_problems()
+            assert not problems, "; ".join(problems)
 
 
 class InPlaceDelegateMachine(DifferentialMachine):
