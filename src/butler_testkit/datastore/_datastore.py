@@ -8,6 +8,7 @@ import itertools
 import logging
 import os
 import time
+import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
@@ -35,8 +36,9 @@ from ._file_exports import FileExports
 from ._file_imports import FileImports
 from ._isolation import Isolation
 from ._refs import dataset_key, require_ref, require_refs
+from ._registry_scope import registry_scope_id
 from ._serialization import Formatters, SerializedDataset
-from ._shared import shared_state_for
+from ._shared import SharedRepository, shared_repository_for
 from ._state import DatastoreState, StateSnapshot, StoredDataset
 from ._storage_policy import storage_policy
 from ._stored_point import StoredCheck, checking_stored_point, stored_point_check
@@ -128,11 +130,20 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         bridgeManager: DatastoreRegistryBridgeManager,
         *,
         state: DatastoreState | None = None,
+        records: set[int] | None = None,
+        repository: SharedRepository | None = None,
     ) -> None:
         super().__init__(config, bridgeManager)
-        self.name = self._name_from_config(config)
+        self.name = self._name_from_config(config, repository)
         self.isolation = Isolation.from_config(config.get("isolation"))
+        if repository is not None:
+            state = repository.state
+            if records is None:
+                records = repository.records(_private_scope())
         self._stored_state = state if state is not None else DatastoreState()
+        self._records = records
+        self._repository = repository
+        self._trust = False
         self._expire_after = _positive_seconds(config.get("expire_after"), "expire_after")
         self._capacity = _positive_bytes(config.get("capacity_bytes"), "capacity_bytes")
         self._universe = bridgeManager.universe
@@ -188,9 +199,12 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         self._uris = DatasetUris(value)
 
     @staticmethod
-    def _name_from_config(config: DatastoreConfig) -> str:
+    def _name_from_config(config: DatastoreConfig, repository: SharedRepository | None) -> str:
         name = config.get("name")
         if name is None:
+            if repository is not None:
+                # Stable per repository, so that records travel between its Butlers.
+                return f"{_DEFAULT_NAME_PREFIX}{repository.root}"
             return f"{_DEFAULT_NAME_PREFIX}{os.getpid()}.{next(_instance_numbers)}"
         if not isinstance(name, str) or not name.strip():
             raise DatastoreValidationError(f"Datastore 'name' must be a non-empty string; got {name!r}.")
@@ -203,9 +217,12 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         bridgeManager: DatastoreRegistryBridgeManager,
         butlerRoot: ResourcePathExpression | None,
     ) -> InMemoryDatastore:
-        shared = config.get("shared", False)
-        if not isinstance(shared, bool):
+        shared = config.get("shared")
+        if shared is not None and not isinstance(shared, bool):
             raise DatastoreValidationError(f"Datastore 'shared' must be true or false; got {shared!r}.")
+        if shared is None:
+            # A repository's datastores share its datasets, as a file datastore's do.
+            shared = butlerRoot is not None
         if not shared:
             return cls(config, bridgeManager)
         if butlerRoot is None:
@@ -213,7 +230,38 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
                 "Datastore 'shared: true' shares datasets between the Butlers of one repository, "
                 "so it needs the repository root; none was given."
             )
-        return cls(config, bridgeManager, state=shared_state_for(butlerRoot))
+        return cls.for_repository(config, bridgeManager, butlerRoot)
+
+    @classmethod
+    def for_repository(
+        cls,
+        config: DatastoreConfig,
+        bridgeManager: DatastoreRegistryBridgeManager,
+        root: ResourcePathExpression,
+    ) -> InMemoryDatastore:
+        """Open the datastore of the repository at ``root``, as a Butler on it does.
+
+        Parameters
+        ----------
+        config : `~lsst.daf.butler.datastore.DatastoreConfig`
+            Datastore configuration; ``shared`` is not read.
+        bridgeManager : `~lsst.daf.butler.registry.interfaces.DatastoreRegistryBridgeManager`
+            Bridge manager of the registry; its database decides which
+            records the datastore sees.
+        root : `lsst.resources.ResourcePathExpression`
+            Root of the repository.
+
+        Returns
+        -------
+        datastore : `InMemoryDatastore`
+            A datastore reading the objects every datastore on the same
+            repository stores, and knowing the datasets recorded by the
+            datastores opened with the same registry database.
+        """
+        repository = shared_repository_for(root)
+        scope = registry_scope_id(bridgeManager)
+        records = repository.records(scope if scope is not None else _private_scope())
+        return cls(config, bridgeManager, records=records, repository=repository)
 
     def clone(self, bridgeManager: DatastoreRegistryBridgeManager) -> InMemoryDatastore:
         """Return a datastore sharing this one's stored state.
@@ -230,8 +278,10 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
             its whole life, the same datasets and trash as this one. It has
             its own transactions.
         """
-        clone = type(self)(self.config, bridgeManager, state=self._state)
+        clone = type(self)(self.config, bridgeManager, state=self._state, records=self._records)
         clone.name = self.name
+        clone._repository = self._repository
+        clone._trust = self._trust
         return clone
 
     @classmethod
@@ -250,6 +300,19 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
             Whether existing values may be replaced.
         """
         return
+
+    def _set_trust_mode(self, mode: bool) -> None:
+        """Set whether reads need the stored object alone, not a record of it.
+
+        Parameters
+        ----------
+        mode : `bool`
+            In trust mode (a quantum-backed Butler sets it), `exists`,
+            `mexists`, `get` and the URIs answer for every dataset whose
+            object is stored in the repository, as a file datastore's reads
+            trust the files; `knows` still answers from the records.
+        """
+        self._trust = bool(mode)
 
     @property
     def roots(self) -> dict[str, ResourcePath | None]:
@@ -270,10 +333,11 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         Returns
         -------
         known : `bool`
-            `True` if the dataset is stored. An in-memory datastore has no
-            records apart from its artifacts, so this equals `exists`.
+            `True` if the dataset is stored and recorded for this
+            datastore's registry database (outside trust mode this equals
+            `exists`).
         """
-        return self._is_stored(ref, "knows")
+        return self._knows_key(dataset_key(require_ref(ref, "knows")), self._state.datasets)
 
     def exists(self, ref: DatasetRef) -> bool:
         """Return whether the dataset is stored here (trashed or not).
@@ -287,12 +351,10 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         -------
         exists : `bool`
             `True` if the dataset is stored, including when it is in the trash
-            but the trash has not been emptied yet.
+            but the trash has not been emptied yet, and known here (or, in
+            trust mode, only stored in the repository).
         """
-        return self._is_stored(ref, "exists")
-
-    def _is_stored(self, ref: DatasetRef, operation: str) -> bool:
-        return dataset_key(require_ref(ref, operation)) in self._state.datasets
+        return self._reads_key(dataset_key(require_ref(ref, "exists")), self._state.datasets)
 
     def knows_these(self, refs: Iterable[DatasetRef]) -> dict[DatasetRef, bool]:
         """Return, for each reference, whether its dataset is stored here.
@@ -307,7 +369,8 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         known : `dict` [`~lsst.daf.butler.DatasetRef`, `bool`]
             Keyed by the given references.
         """
-        return self._stored_flags(refs, "knows_these")
+        stored = self._state.datasets
+        return {ref: self._knows_key(dataset_key(ref), stored) for ref in require_refs(refs, "knows_these")}
 
     def mexists(
         self, refs: Iterable[DatasetRef], artifact_existence: dict[ResourcePath, bool] | None = None
@@ -331,13 +394,17 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
 
     def _stored_flags(self, refs: Iterable[DatasetRef], operation: str) -> dict[DatasetRef, bool]:
         stored = self._state.datasets
-        return {ref: dataset_key(ref) in stored for ref in require_refs(refs, operation)}
+        if self._records is None:
+            return {ref: dataset_key(ref) in stored for ref in require_refs(refs, operation)}
+        return {ref: self._reads_key(dataset_key(ref), stored) for ref in require_refs(refs, operation)}
 
     # Reading
 
     def _stored_entry(self, ref: DatasetRef, operation: str) -> StoredDataset:
-        entry = self._state.datasets.get(dataset_key(require_ref(ref, operation)))
-        if entry is None:
+        key = dataset_key(require_ref(ref, operation))
+        datasets = self._state.datasets
+        entry = datasets.get(key)
+        if entry is None or (self._records is not None and not self._reads_key(key, datasets)):
             raise FileNotFoundError(f"Dataset {ref} is not stored in datastore {self.name}.")
         return entry
 
@@ -475,15 +542,37 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
 
         entry = StoredDataset(stored, ref, None if self._expire_after is None else self.clock(), size)
         state.add(key, entry, self._capacity)
+        records = self._records
+        if records is not None:
+            records.add(key)
+            if len(records) > 2 * len(state.datasets) + 64:
+                self._prune_records(records, state)
         check = stored_point_check(self)
         if check is not None:
             try:
                 check(ref)
             except BaseException:
                 state.discard(key, entry)
+                self._forget_records([key])
                 raise
         if self._transaction is not None:
-            self._register_undo(f"put {dataset_type.name}", lambda: state.discard(key, entry))
+            self._register_undo(f"put {dataset_type.name}", lambda: self._undo_put(state, key, entry))
+
+    def _undo_put(self, state: DatastoreState, key: int, entry: StoredDataset) -> None:
+        if self._records is not None and state.datasets.get(key) is entry:
+            self._forget_records([key])
+        state.discard(key, entry)
+
+    @staticmethod
+    def _prune_records(records: set[int], state: DatastoreState) -> None:
+        """Drop the records of datasets no longer stored (expired, or removed through another registry).
+
+        Such a record answers nothing (`knows` needs the object too), so
+        dropping it changes no answer; it keeps the records from growing
+        without bound under ``expire_after``.
+        """
+        with state.lock:
+            records.intersection_update(state.datasets)
 
     def at_stored_point(self, check: StoredCheck) -> AbstractContextManager[None]:
         """Run ``check`` inside every `put` this caller makes in the block.
@@ -567,8 +656,10 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
             Raised if the dataset is not stored and ``predict`` is `False`.
         """
         ref = require_ref(ref, "getURIs")
-        entry = self._state.datasets.get(dataset_key(ref))
-        if entry is not None:
+        key = dataset_key(ref)
+        datasets = self._state.datasets
+        entry = datasets.get(key)
+        if entry is not None and (self._records is None or self._reads_key(key, datasets)):
             # The stored reference names the dataset, so every reference to
             # it (component, storage-class override) gets the same URI.
             return DatasetRefURIs(self._uris.uri(entry.ref), {})
@@ -634,7 +725,7 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         """
         if isinstance(ref, DatasetRef):
             refs = [ref]
-            if dataset_key(ref) not in self._state.datasets:
+            if not self._knows_key(dataset_key(ref), self._state.datasets):
                 message = f"Cannot trash dataset {ref}: it is not stored in datastore {self.name}."
                 if not ignore_errors:
                     raise FileNotFoundError(message)
@@ -643,7 +734,11 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         else:
             refs = require_refs(ref, "trash")
         state = self._state
-        change = state.move_to_trash(map(dataset_key, refs))
+        keys: Iterable[int] = map(dataset_key, refs)
+        records = self._records
+        if records is not None:
+            keys = [key for key in keys if key in records]
+        change = state.move_to_trash(keys)
         if change.keys and self._transaction is not None:
             self._register_undo(
                 f"trash {len(change.keys)} datasets", lambda: state.restore_from_trash(change)
@@ -687,7 +782,16 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
             count = len(self._state.trashed(selected))
             _LOG.info("Dry run: would remove %d datasets from datastore %s.", count, self.name)
         else:
-            count = len(self._state.pop_trash(selected))
+            records = self._records
+            if records is not None:
+                # The repository's trash holds what every registry trashed;
+                # empty only what this one knows.
+                if selected is None:
+                    selected = [dataset_key(entry.ref) for entry in self._state.trashed()]
+                selected = [key for key in selected if key in records]
+            removed = self._state.pop_trash(selected)
+            self._forget_records(dataset_key(entry.ref) for entry in removed)
+            count = len(removed)
             _LOG.debug("Removed %d datasets from datastore %s.", count, self.name)
         return set()
 
@@ -709,7 +813,11 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         Irreversible, even inside a transaction.
         """
         ref = require_ref(ref, "remove")
-        if not self._state.pop([dataset_key(ref)]):
+        key = dataset_key(ref)
+        state = self._state
+        if self._knows_key(key, state.datasets) and state.pop([key]):
+            self._forget_records([key])
+        else:
             raise FileNotFoundError(
                 f"Cannot remove dataset {ref}: it is not stored in datastore {self.name}."
             )
@@ -737,9 +845,30 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         """
         keys = [dataset_key(r) for r in require_refs(refs, "forget")]
         state = self._state
+        records = self._records
+        if records is not None:
+            keys = [key for key in keys if key in records]
+            records.difference_update(keys)
+            if keys and self._transaction is not None:
+                forgotten = list(keys)
+                self._register_undo("forget records", lambda: records.update(forgotten))
+            # The objects stay while another registry's datastore knows them,
+            # as a file datastore's files outlive one registry's records.
+            keys = [key for key in keys if not self._known_elsewhere(key)]
         removed = state.pop(keys)
         if removed and self._transaction is not None:
             self._register_undo(f"forget {len(removed)} datasets", lambda: self._put_back(removed))
+
+    def _known_elsewhere(self, key: int) -> bool:
+        """Return whether a datastore opened with another registry database knows the dataset."""
+        repository = self._repository
+        if repository is None:
+            return False
+        return any(
+            key in records
+            for scope in repository.scopes()
+            if (records := repository.records(scope)) is not self._records
+        )
 
     def _put_back(self, removed: list[tuple[int, StoredDataset]]) -> None:
         for entry in self._state.put_back(removed):
@@ -936,12 +1065,19 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
             )
         if self._transaction is not None:
             raise RuntimeError(f"Cannot restore datastore {self.name} inside a transaction.")
-        self._stored_state.restore(
+        state = self._stored_state
+        state.restore(
             snapshot,
             capacity=self._capacity,
             measure=None if self._capacity is None else self._measured_size,
             now=None if self._expire_after is None else self.clock(),
         )
+        records = self._records
+        if records is not None:
+            # This registry knows exactly the restored datasets.
+            with state.lock:
+                records.clear()
+                records.update(state.datasets)
 
     def _measured_size(self, entry: StoredDataset) -> int:
         """Return the size counted against ``capacity_bytes`` of a stored dataset."""
@@ -963,8 +1099,11 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
             The references the datasets were put with, in storage order.
         """
         state = self._state
+        records = self._records
         with state.lock:
-            return [entry.ref for entry in state.datasets.values()]
+            if records is None:
+                return [entry.ref for entry in state.datasets.values()]
+            return [entry.ref for key, entry in state.datasets.items() if key in records]
 
     def trashed_refs(self) -> list[DatasetRef]:
         """Return the references of the datasets in the trash.
@@ -974,7 +1113,16 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         refs : `list` [`~lsst.daf.butler.DatasetRef`]
             Trashed datasets, which still exist until the trash is emptied.
         """
-        return [entry.ref for entry in self._state.trashed()]
+        records = self._records
+        trashed = self._state.trashed()
+        if records is None:
+            return [entry.ref for entry in trashed]
+        return [entry.ref for entry in trashed if dataset_key(entry.ref) in records]
+
+
+def _private_scope() -> str:
+    """Return a scope of records no other datastore shares (clones apart)."""
+    return f"private-{uuid.uuid4().hex}"
 
 
 def _positive_seconds(value: object, key: str) -> float | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __all__ = ("FileWing",)
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from lsst.daf.butler.datastore import Datastore
@@ -49,6 +49,37 @@ class FileWing(ContextTransactions, Datastore):
     _storage: StoragePolicy
     _capacity: int | None
     _expire_after: float | None
+    _records: set[int] | None
+    """Integer IDs of the datasets this datastore knows, when they are not
+    simply those whose objects are stored (a datastore sharing a repository's
+    objects knows those its registry database knows)."""
+    _trust: bool
+    """Whether reads need the object alone, not a record (trust mode)."""
+
+    def _knows_key(self, key: int, datasets: Mapping[int, object]) -> bool:
+        """Return whether the dataset is known: stored, and recorded for this registry."""
+        records = self._records
+        return key in datasets and (records is None or key in records)
+
+    def _reads_key(self, key: int, datasets: Mapping[int, object]) -> bool:
+        """Return whether the dataset can be read: known, or only stored in trust mode."""
+        records = self._records
+        return key in datasets and (records is None or self._trust or key in records)
+
+    def _record(self, keys: Iterable[int]) -> Callable[[], None] | None:
+        """Record datasets as known; return what forgets them again (`None` if nothing to do)."""
+        records = self._records
+        if records is None:
+            return None
+        added = [key for key in keys if key not in records]
+        records.update(added)
+        return lambda: records.difference_update(added)
+
+    def _forget_records(self, keys: Iterable[int]) -> None:
+        """Drop the records of datasets that are no longer stored or known."""
+        records = self._records
+        if records is not None:
+            records.difference_update(keys)
 
     if TYPE_CHECKING:
 
