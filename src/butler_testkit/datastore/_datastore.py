@@ -8,7 +8,6 @@ import itertools
 import logging
 import os
 import time
-import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
@@ -38,7 +37,7 @@ from ._isolation import Isolation
 from ._refs import dataset_key, require_ref, require_refs
 from ._registry_scope import registry_scope_id
 from ._serialization import Formatters, SerializedDataset
-from ._shared import SharedRepository, shared_repository_for
+from ._shared import RecordScope, SharedRepository, shared_repository_for
 from ._state import DatastoreState, StateSnapshot, StoredDataset
 from ._storage_policy import storage_policy
 from ._stored_point import StoredCheck, checking_stored_point, stored_point_check
@@ -130,7 +129,7 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         bridgeManager: DatastoreRegistryBridgeManager,
         *,
         state: DatastoreState | None = None,
-        records: set[int] | None = None,
+        scope: RecordScope | None = None,
         repository: SharedRepository | None = None,
     ) -> None:
         super().__init__(config, bridgeManager)
@@ -138,10 +137,11 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         self.isolation = Isolation.from_config(config.get("isolation"))
         if repository is not None:
             state = repository.state
-            if records is None:
-                records = repository.records(_private_scope())
+            if scope is None:
+                # Records of its own: it knows only what it stores or imports.
+                scope = repository.private_scope()
         self._stored_state = state if state is not None else DatastoreState()
-        self._records = records
+        self._scope = scope
         self._repository = repository
         self._trust = False
         self._expire_after = _positive_seconds(config.get("expire_after"), "expire_after")
@@ -259,9 +259,9 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
             datastores opened with the same registry database.
         """
         repository = shared_repository_for(root)
-        scope = registry_scope_id(bridgeManager)
-        records = repository.records(scope if scope is not None else _private_scope())
-        return cls(config, bridgeManager, records=records, repository=repository)
+        scope_id = registry_scope_id(bridgeManager)
+        scope = None if scope_id is None else repository.scope(scope_id)
+        return cls(config, bridgeManager, scope=scope, repository=repository)
 
     def clone(self, bridgeManager: DatastoreRegistryBridgeManager) -> InMemoryDatastore:
         """Return a datastore sharing this one's stored state.
@@ -278,7 +278,7 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
             its whole life, the same datasets and trash as this one. It has
             its own transactions.
         """
-        clone = type(self)(self.config, bridgeManager, state=self._state, records=self._records)
+        clone = type(self)(self.config, bridgeManager, state=self._state, scope=self._scope)
         clone.name = self.name
         clone._repository = self._repository
         clone._trust = self._trust
@@ -300,6 +300,13 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
             Whether existing values may be replaced.
         """
         return
+
+    def _filters_by_records(self) -> bool:
+        """Return whether some stored datasets may be unknown here (several registries)."""
+        if self._scope is None:
+            return False
+        repository = self._repository
+        return repository is None or not repository.has_one_scope()
 
     def _set_trust_mode(self, mode: bool) -> None:
         """Set whether reads need the stored object alone, not a record of it.
@@ -394,7 +401,7 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
 
     def _stored_flags(self, refs: Iterable[DatasetRef], operation: str) -> dict[DatasetRef, bool]:
         stored = self._state.datasets
-        if self._records is None:
+        if self._scope is None:
             return {ref: dataset_key(ref) in stored for ref in require_refs(refs, operation)}
         return {ref: self._reads_key(dataset_key(ref), stored) for ref in require_refs(refs, operation)}
 
@@ -404,7 +411,7 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         key = dataset_key(require_ref(ref, operation))
         datasets = self._state.datasets
         entry = datasets.get(key)
-        if entry is None or (self._records is not None and not self._reads_key(key, datasets)):
+        if entry is None or (self._scope is not None and not self._reads_key(key, datasets)):
             raise FileNotFoundError(f"Dataset {ref} is not stored in datastore {self.name}.")
         return entry
 
@@ -540,39 +547,20 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
             obj = self._coerce_for_put(obj, storage_class, ref)
         stored, size = self._storage.store(obj, ref, delegate, provenance)
 
-        entry = StoredDataset(stored, ref, None if self._expire_after is None else self.clock(), size)
+        # The record travels with the entry: it goes when the dataset goes.
+        entry = StoredDataset(
+            stored, ref, None if self._expire_after is None else self.clock(), size, self._scope
+        )
         state.add(key, entry, self._capacity)
-        records = self._records
-        if records is not None:
-            records.add(key)
-            if len(records) > 2 * len(state.datasets) + 64:
-                self._prune_records(records, state)
         check = stored_point_check(self)
         if check is not None:
             try:
                 check(ref)
             except BaseException:
                 state.discard(key, entry)
-                self._forget_records([key])
                 raise
         if self._transaction is not None:
-            self._register_undo(f"put {dataset_type.name}", lambda: self._undo_put(state, key, entry))
-
-    def _undo_put(self, state: DatastoreState, key: int, entry: StoredDataset) -> None:
-        if self._records is not None and state.datasets.get(key) is entry:
-            self._forget_records([key])
-        state.discard(key, entry)
-
-    @staticmethod
-    def _prune_records(records: set[int], state: DatastoreState) -> None:
-        """Drop the records of datasets no longer stored (expired, or removed through another registry).
-
-        Such a record answers nothing (`knows` needs the object too), so
-        dropping it changes no answer; it keeps the records from growing
-        without bound under ``expire_after``.
-        """
-        with state.lock:
-            records.intersection_update(state.datasets)
+            self._register_undo(f"put {dataset_type.name}", lambda: state.discard(key, entry))
 
     def at_stored_point(self, check: StoredCheck) -> AbstractContextManager[None]:
         """Run ``check`` inside every `put` this caller makes in the block.
@@ -659,7 +647,7 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         key = dataset_key(ref)
         datasets = self._state.datasets
         entry = datasets.get(key)
-        if entry is not None and (self._records is None or self._reads_key(key, datasets)):
+        if entry is not None and (self._scope is None or self._reads_key(key, datasets)):
             # The stored reference names the dataset, so every reference to
             # it (component, storage-class override) gets the same URI.
             return DatasetRefURIs(self._uris.uri(entry.ref), {})
@@ -735,9 +723,9 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
             refs = require_refs(ref, "trash")
         state = self._state
         keys: Iterable[int] = map(dataset_key, refs)
-        records = self._records
-        if records is not None:
-            keys = [key for key in keys if key in records]
+        if self._filters_by_records():
+            datasets = state.datasets
+            keys = [key for key in keys if self._knows_key(key, datasets)]
         change = state.move_to_trash(keys)
         if change.keys and self._transaction is not None:
             self._register_undo(
@@ -782,16 +770,17 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
             count = len(self._state.trashed(selected))
             _LOG.info("Dry run: would remove %d datasets from datastore %s.", count, self.name)
         else:
-            records = self._records
-            if records is not None:
+            state = self._state
+            if self._filters_by_records():
                 # The repository's trash holds what every registry trashed;
                 # empty only what this one knows.
                 if selected is None:
-                    selected = [dataset_key(entry.ref) for entry in self._state.trashed()]
-                selected = [key for key in selected if key in records]
-            removed = self._state.pop_trash(selected)
-            self._forget_records(dataset_key(entry.ref) for entry in removed)
-            count = len(removed)
+                    selected = [
+                        dataset_key(entry.ref) for entry in state.trashed() if self._knows_entry(entry)
+                    ]
+                else:
+                    selected = [key for key in selected if self._knows_key(key, state.datasets)]
+            count = len(state.pop_trash(selected))
             _LOG.debug("Removed %d datasets from datastore %s.", count, self.name)
         return set()
 
@@ -815,9 +804,7 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         ref = require_ref(ref, "remove")
         key = dataset_key(ref)
         state = self._state
-        if self._knows_key(key, state.datasets) and state.pop([key]):
-            self._forget_records([key])
-        else:
+        if not (self._knows_key(key, state.datasets) and state.pop([key])):
             raise FileNotFoundError(
                 f"Cannot remove dataset {ref}: it is not stored in datastore {self.name}."
             )
@@ -845,30 +832,41 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         """
         keys = [dataset_key(r) for r in require_refs(refs, "forget")]
         state = self._state
-        records = self._records
-        if records is not None:
-            keys = [key for key in keys if key in records]
-            records.difference_update(keys)
-            if keys and self._transaction is not None:
-                forgotten = list(keys)
-                self._register_undo("forget records", lambda: records.update(forgotten))
-            # The objects stay while another registry's datastore knows them,
-            # as a file datastore's files outlive one registry's records.
-            keys = [key for key in keys if not self._known_elsewhere(key)]
+        if self._scope is not None:
+            keys = self._forget_records(keys, state)
         removed = state.pop(keys)
         if removed and self._transaction is not None:
             self._register_undo(f"forget {len(removed)} datasets", lambda: self._put_back(removed))
 
-    def _known_elsewhere(self, key: int) -> bool:
-        """Return whether a datastore opened with another registry database knows the dataset."""
-        repository = self._repository
-        if repository is None:
-            return False
-        return any(
-            key in records
-            for scope in repository.scopes()
-            if (records := repository.records(scope)) is not self._records
-        )
+    def _forget_records(self, keys: list[int], state: DatastoreState) -> list[int]:
+        """Drop this registry's records of ``keys``; return those no other registry knows.
+
+        The objects of the others stay, as a file datastore's files outlive
+        one registry's records; a rollback records them here again.
+        """
+        unknown_elsewhere = []
+        changed: list[tuple[StoredDataset, object, object]] = []
+        with state.lock:
+            for key in keys:
+                entry = state.datasets.get(key)
+                if entry is None or not self._knows_entry(entry):
+                    continue
+                before = entry.known_by
+                if self._unrecord(entry):
+                    changed.append((entry, before, entry.known_by))
+                else:
+                    # Popped with its record, which a put-back restores.
+                    entry.known_by = before
+                    unknown_elsewhere.append(key)
+        if changed and self._transaction is not None:
+
+            def undo() -> None:
+                for entry, before, after in changed:
+                    if entry.known_by is after:
+                        entry.known_by = before
+
+            self._register_undo(f"forget {len(changed)} records", undo)
+        return unknown_elsewhere
 
     def _put_back(self, removed: list[tuple[int, StoredDataset]]) -> None:
         for entry in self._state.put_back(removed):
@@ -1072,12 +1070,12 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
             measure=None if self._capacity is None else self._measured_size,
             now=None if self._expire_after is None else self.clock(),
         )
-        records = self._records
-        if records is not None:
+        scope = self._scope
+        if scope is not None:
             # This registry knows exactly the restored datasets.
             with state.lock:
-                records.clear()
-                records.update(state.datasets)
+                for entry in state.datasets.values():
+                    entry.known_by = scope
 
     def _measured_size(self, entry: StoredDataset) -> int:
         """Return the size counted against ``capacity_bytes`` of a stored dataset."""
@@ -1099,11 +1097,10 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
             The references the datasets were put with, in storage order.
         """
         state = self._state
-        records = self._records
         with state.lock:
-            if records is None:
+            if self._scope is None:
                 return [entry.ref for entry in state.datasets.values()]
-            return [entry.ref for key, entry in state.datasets.items() if key in records]
+            return [entry.ref for entry in state.datasets.values() if self._knows_entry(entry)]
 
     def trashed_refs(self) -> list[DatasetRef]:
         """Return the references of the datasets in the trash.
@@ -1113,16 +1110,7 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         refs : `list` [`~lsst.daf.butler.DatasetRef`]
             Trashed datasets, which still exist until the trash is emptied.
         """
-        records = self._records
-        trashed = self._state.trashed()
-        if records is None:
-            return [entry.ref for entry in trashed]
-        return [entry.ref for entry in trashed if dataset_key(entry.ref) in records]
-
-
-def _private_scope() -> str:
-    """Return a scope of records no other datastore shares (clones apart)."""
-    return f"private-{uuid.uuid4().hex}"
+        return [entry.ref for entry in self._state.trashed() if self._knows_entry(entry)]
 
 
 def _positive_seconds(value: object, key: str) -> float | None:

@@ -345,7 +345,7 @@ class FileImports(FileWing):
         missing = []
         datasets = self._state.datasets
         read: set[int] = set()
-        adopted: list[int] = []
+        adopted: list[StoredDataset] = []
         for ref in refs:
             if not self._constraints_cache.accepts(ref):
                 rejected.add(ref)
@@ -356,10 +356,11 @@ class FileImports(FileWing):
             if key in read or self._knows_key(key, datasets):
                 continue
             read.add(key)
-            if key in datasets:
+            stored = datasets.get(key)
+            if stored is not None:
                 # Stored in the repository by a datastore of another registry
                 # (a quantum-backed Butler's): only the record is new here.
-                adopted.append(key)
+                adopted.append(stored)
                 continue
             records = source_records.get(ref.id)
             if not records:
@@ -428,15 +429,15 @@ class FileImports(FileWing):
         if not mine.records:
             return
         entries = []
-        adopted: list[int] = []
+        adopted: list[StoredDataset] = []
         datasets = self._state.datasets
         for dataset_id, ref, files in parse_records(mine, self._universe):
-            key = dataset_id.int
-            if key in datasets and self._records is not None and not self._knows_key(key, datasets):
+            stored = datasets.get(dataset_id.int)
+            if stored is not None and self._scope is not None and not self._knows_entry(stored):
                 # Its object is in the repository already (written through
                 # another registry's datastore, as a quantum-backed Butler's
                 # outputs are): the records make it known here.
-                adopted.append(key)
+                adopted.append(stored)
                 continue
             contents = []
             for info in files:
@@ -458,11 +459,16 @@ class FileImports(FileWing):
         stored_at = None if self._expire_after is None else self.clock()
         return StoredDataset(stored, incoming.ref, stored_at, size)
 
-    def _store_all(self, entries: list[StoredDataset], description: str, adopted: Iterable[int] = ()) -> None:
+    def _store_all(
+        self, entries: list[StoredDataset], description: str, adopted: Iterable[StoredDataset] = ()
+    ) -> None:
         """Store entries all or none and record ``adopted`` as known; a rollback undoes both."""
         state = self._state
+        for entry in entries:
+            # The record travels with the entry: it goes when the dataset goes.
+            entry.known_by = self._scope
         state.add_all(entries, self._capacity)
-        forget = self._record([*(dataset_key(entry.ref) for entry in entries), *adopted])
+        forget = self._record(adopted)
         if (entries or forget is not None) and self._transaction is not None:
             added = [(dataset_key(entry.ref), entry) for entry in entries]
 

@@ -12,6 +12,7 @@ database.
 from __future__ import annotations
 
 __all__ = (
+    "RecordScope",
     "SharedRepository",
     "release_shared_state",
     "shared_repository_for",
@@ -36,6 +37,30 @@ _lock = threading.Lock()
 _repositories: dict[tuple[object, ...], SharedRepository] = {}
 
 
+class RecordScope:
+    """The records of one registry database in one repository.
+
+    Parameters
+    ----------
+    scope_id : `str`
+        Identity of the registry database.
+
+    Notes
+    -----
+    A stored dataset's entry names the scopes that know it (its
+    ``known_by``), so a record costs no memory of its own and goes with the
+    dataset when the dataset is removed, forgotten or expires.
+    """
+
+    __slots__ = ("scope_id",)
+
+    def __init__(self, scope_id: str) -> None:
+        self.scope_id = scope_id
+
+    def __repr__(self) -> str:
+        return f"RecordScope({self.scope_id!r})"
+
+
 class SharedRepository:
     """What the datastores of one repository share: its artifacts and its records.
 
@@ -53,8 +78,8 @@ class SharedRepository:
     Notes
     -----
     ``state`` holds the stored objects, which every datastore on the
-    repository reads. ``records(scope)`` holds, per registry database, the
-    integer dataset IDs that a datastore opened with that database knows.
+    repository reads; ``scope`` gives the `RecordScope` of each registry
+    database, which marks the stored datasets that registry knows.
     """
 
     def __init__(self, root: str, marker: str | None, identity: str = "") -> None:
@@ -62,35 +87,51 @@ class SharedRepository:
         self.marker = marker
         self.identity = identity
         self.state = DatastoreState()
-        self._records: dict[str, set[int]] = {}
-        self._records_lock = threading.Lock()
+        self._scopes: dict[str, RecordScope] = {}
+        self._scopes_lock = threading.Lock()
+        self._private_scopes = 0
 
-    def records(self, scope: str) -> set[int]:
-        """Return the records (dataset IDs as integers) of one registry database.
+    def scope(self, scope_id: str) -> RecordScope:
+        """Return the records of one registry database here.
 
         Parameters
         ----------
-        scope : `str`
+        scope_id : `str`
             Identity of the registry database, from `registry_scope_id`.
 
         Returns
         -------
-        records : `set` [`int`]
-            The same set for every call with the same scope; empty at first.
+        scope : `RecordScope`
+            The same object for every call with the same identity.
         """
-        with self._records_lock:
-            return self._records.setdefault(scope, set())
+        with self._scopes_lock:
+            scope = self._scopes.get(scope_id)
+            if scope is None:
+                scope = self._scopes[scope_id] = RecordScope(scope_id)
+            return scope
 
-    def scopes(self) -> list[str]:
-        """Return the registry databases that have records here.
+    def private_scope(self) -> RecordScope:
+        """Return new records that no other datastore shares (its clones apart).
 
         Returns
         -------
-        scopes : `list` [`str`]
-            Scope identities, in first-use order.
+        scope : `RecordScope`
+            Counted in `has_one_scope`, not otherwise kept.
         """
-        with self._records_lock:
-            return list(self._records)
+        with self._scopes_lock:
+            self._private_scopes += 1
+        return RecordScope(f"private-{uuid.uuid4().hex}")
+
+    def has_one_scope(self) -> bool:
+        """Return whether at most one registry database has ever had records here.
+
+        Returns
+        -------
+        one : `bool`
+            `True` if every stored dataset can only be known by one scope,
+            so that filtering by records can be skipped.
+        """
+        return len(self._scopes) + self._private_scopes <= 1
 
     def is_gone(self) -> bool:
         """Return whether the repository's directory was deleted or replaced.
