@@ -71,17 +71,28 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
     ----------
     config : `~lsst.daf.butler.datastore.DatastoreConfig`
         Datastore configuration. Keys read: ``name`` (default
-        ``InMemoryDatastore@<suffix>``, unique per instance), ``isolation``
+        ``InMemoryDatastore@<repository root>`` for a datastore sharing a
+        repository, else ``InMemoryDatastore@<suffix>``, unique per
+        instance), ``isolation``
         (``copy``, the default, ``reference`` or ``serialize``; see
         `Isolation`), ``formatters`` (as a ``FileDatastore``'s, laid over
         `default_formatters`), ``capacity_bytes`` (a byte limit),
-        ``shared``, ``expire_after`` and ``constraints`` (``accept`` /
-        ``reject`` lists, as for every datastore).
+        ``shared`` (read by `_create_from_config`: by default a datastore
+        opened with a repository root shares the repository's datasets),
+        ``expire_after`` and ``constraints`` (``accept`` / ``reject`` lists,
+        as for every datastore).
     bridgeManager : `~lsst.daf.butler.registry.interfaces.DatastoreRegistryBridgeManager`
-        Only its ``universe`` is used: the datastore keeps its records and its
-        trash in its own state.
+        Its ``universe`` is used, and, for a datastore sharing a repository
+        (`for_repository`), its opaque tables identify the registry database
+        whose records the datastore sees. The records and the trash are kept
+        in memory.
     state : `DatastoreState`, optional
         State to share; used by `clone`.
+    scope : `RecordScope`, optional
+        Records to read and write; used by `clone` and `for_repository`.
+    repository : `SharedRepository`, optional
+        Repository whose stored objects to share; its ``state`` replaces
+        ``state``. Without ``scope`` the datastore keeps records of its own.
 
     Raises
     ------
@@ -107,6 +118,10 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
       the stored object, and ``emptyTrash(refs=[])`` removes nothing.
     - Clones share one state for life, keep the same name, and see the same
       trash.
+    - Datastores opened on one repository (a second Butler, a
+      ``QuantumBackedButler``) read its stored objects and know what their
+      registry database knows, as with a ``FileDatastore``; their name is the
+      repository's.
     - URIs are stable: ``mem://<name>/<run>/<dataset type>/<id>?<data ID>``,
       and a prediction does not depend on the dataset ID.
     - Bad input raises a typed error naming the problem and changes nothing;
