@@ -91,8 +91,9 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
     scope : `RecordScope`, optional
         Records to read and write; used by `clone` and `for_repository`.
     repository : `SharedRepository`, optional
-        Repository whose stored objects to share; its ``state`` replaces
-        ``state``. Without ``scope`` the datastore keeps records of its own.
+        Repository whose stored objects to share (its ``state``, unless
+        ``state`` is given). Without ``scope`` the datastore keeps records
+        of its own.
 
     Raises
     ------
@@ -151,7 +152,8 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         self.name = self._name_from_config(config, repository)
         self.isolation = Isolation.from_config(config.get("isolation"))
         if repository is not None:
-            state = repository.state
+            if state is None:
+                state = repository.state
             if scope is None:
                 # Records of its own: it knows only what it stores or imports.
                 scope = repository.private_scope()

@@ -52,7 +52,17 @@ def registry_scope_id(bridge_manager: DatastoreRegistryBridgeManager) -> str | N
         return None
     try:
         table = opaque.register(SCOPE_TABLE, _SPEC)
-        rows = sorted(str(row["scope_id"]) for row in table.fetch())
+        try:
+            rows = sorted(str(row["scope_id"]) for row in table.fetch())
+        except Exception:
+            # Managers cloned onto another database (a test repository made
+            # from a template) share the template's cache of opaque tables,
+            # so registering may find the table without creating it here.
+            db = getattr(opaque, "_db", None)
+            if db is None:
+                raise
+            db.ensureTableExists(SCOPE_TABLE, _SPEC)
+            rows = sorted(str(row["scope_id"]) for row in table.fetch())
         if rows:
             return rows[0]
         scope = uuid.uuid4().hex
@@ -67,6 +77,28 @@ def registry_scope_id(bridge_manager: DatastoreRegistryBridgeManager) -> str | N
         rows = sorted(str(row["scope_id"]) for row in table.fetch())
         return rows[0] if rows else scope
     except Exception as err:
-        # Read-only registries, bridge managers without real opaque tables.
-        _LOG.debug("No registry scope for datastore records (%s); records stay private.", err)
+        # A read-only registry cannot register a table it lacks the metadata
+        # row of; read the identity straight from its database if it has one.
+        found = _read_directly(opaque)
+        if found is None:
+            # Bridge managers without real opaque tables, read-only
+            # registries where no datastore wrote an identity.
+            _LOG.debug("No registry scope for datastore records (%s); records stay private.", err)
+        return found
+
+
+def _read_directly(opaque: object) -> str | None:
+    """Return the identity kept in the database behind ``opaque``, without registering the table."""
+    db = getattr(opaque, "_db", None)
+    if db is None:
         return None
+    try:
+        table = db.getExistingTable(SCOPE_TABLE, _SPEC)
+        if table is None:
+            return None
+        with db.query(table.select()) as result:
+            rows = sorted(str(row.scope_id) for row in result)
+    except Exception as err:
+        _LOG.debug("Cannot read the registry scope directly (%s).", err)
+        return None
+    return rows[0] if rows else None
