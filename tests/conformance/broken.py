@@ -149,7 +149,11 @@ class SharedAcrossInstances(InMemoryDatastore):
     """Keeps every instance's datasets in one process-wide state."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("state", _ONE_STATE)
+        # Neither the repository's objects nor its registry's records: one
+        # state for every instance, whatever root or registry it was given.
+        kwargs.pop("repository", None)
+        kwargs.pop("scope", None)
+        kwargs["state"] = _ONE_STATE
         super().__init__(*args, **kwargs)
 
 

@@ -21,7 +21,7 @@ from lsst.daf.butler.registry import RegistryDefaults
 from lsst.daf.butler.registry.sql_registry import SqlRegistry
 from lsst.resources import ResourcePath
 
-from ..datastore import InMemoryDatastore, release_shared_state, shared_state_for
+from ..datastore import InMemoryDatastore, release_shared_state
 from ._database import clone_managers, open_repository_database
 from ._registries import resolve_registry
 from ._seeding import SeededData
@@ -400,8 +400,8 @@ def _clone_template(
         # What a pickled Butler, or a clone in another process, reconnects to.
         config["registry", "db"] = registry_url
     template_datastore = template.butler._datastore
-    datastore = InMemoryDatastore(
-        template_datastore.config, registry.getDatastoreBridgeManager(), state=shared_state_for(str(root))
+    datastore = InMemoryDatastore.for_repository(
+        template_datastore.config, registry.getDatastoreBridgeManager(), str(root)
     )
     return DirectButler(
         config=config, registry=registry, datastore=datastore, storageClasses=template.butler.storageClasses

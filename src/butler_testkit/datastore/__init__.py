@@ -9,7 +9,14 @@ from ._isolation import Isolation, UncopyableDatasetError
 from ._journal import Journal, JournalEntry
 from ._records import StoredDatasetRefInfo
 from ._serialization import SerializedDataset, UnserializableDatasetError
-from ._shared import release_shared_state, shared_state_for, shared_state_roots
+from ._shared import (
+    RecordScope,
+    SharedRepository,
+    release_shared_state,
+    shared_repository_for,
+    shared_state_for,
+    shared_state_roots,
+)
 from ._state import DatastoreState, StateSnapshot, StoredDataset
 from ._stored_point import StoredCheck, StoredPointHook, checking_stored_point, stored_point_check
 
@@ -23,7 +30,9 @@ __all__ = (
     "Isolation",
     "Journal",
     "JournalEntry",
+    "RecordScope",
     "SerializedDataset",
+    "SharedRepository",
     "StateSnapshot",
     "StoredCheck",
     "StoredDataset",
@@ -36,6 +45,7 @@ __all__ = (
     "checking_stored_point",
     "default_formatters",
     "release_shared_state",
+    "shared_repository_for",
     "shared_state_for",
     "shared_state_roots",
     "stored_point_check",

@@ -35,8 +35,9 @@ from ._file_exports import FileExports
 from ._file_imports import FileImports
 from ._isolation import Isolation
 from ._refs import dataset_key, require_ref, require_refs
+from ._registry_scope import registry_scope_id
 from ._serialization import Formatters, SerializedDataset
-from ._shared import shared_state_for
+from ._shared import RecordScope, SharedRepository, shared_repository_for
 from ._state import DatastoreState, StateSnapshot, StoredDataset
 from ._storage_policy import storage_policy
 from ._stored_point import StoredCheck, checking_stored_point, stored_point_check
@@ -70,17 +71,29 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
     ----------
     config : `~lsst.daf.butler.datastore.DatastoreConfig`
         Datastore configuration. Keys read: ``name`` (default
-        ``InMemoryDatastore@<suffix>``, unique per instance), ``isolation``
+        ``InMemoryDatastore@<repository root>`` for a datastore sharing a
+        repository, else ``InMemoryDatastore@<suffix>``, unique per
+        instance), ``isolation``
         (``copy``, the default, ``reference`` or ``serialize``; see
         `Isolation`), ``formatters`` (as a ``FileDatastore``'s, laid over
         `default_formatters`), ``capacity_bytes`` (a byte limit),
-        ``shared``, ``expire_after`` and ``constraints`` (``accept`` /
-        ``reject`` lists, as for every datastore).
+        ``shared`` (read by `_create_from_config`: by default a datastore
+        opened with a repository root shares the repository's datasets),
+        ``expire_after`` and ``constraints`` (``accept`` / ``reject`` lists,
+        as for every datastore).
     bridgeManager : `~lsst.daf.butler.registry.interfaces.DatastoreRegistryBridgeManager`
-        Only its ``universe`` is used: the datastore keeps its records and its
-        trash in its own state.
+        Its ``universe`` is used, and, for a datastore sharing a repository
+        (`for_repository`), its opaque tables identify the registry database
+        whose records the datastore sees. The records and the trash are kept
+        in memory.
     state : `DatastoreState`, optional
         State to share; used by `clone`.
+    scope : `RecordScope`, optional
+        Records to read and write; used by `clone` and `for_repository`.
+    repository : `SharedRepository`, optional
+        Repository whose stored objects to share (its ``state``, unless
+        ``state`` is given). Without ``scope`` the datastore keeps records
+        of its own.
 
     Raises
     ------
@@ -106,6 +119,10 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
       the stored object, and ``emptyTrash(refs=[])`` removes nothing.
     - Clones share one state for life, keep the same name, and see the same
       trash.
+    - Datastores opened on one repository (a second Butler, a
+      ``QuantumBackedButler``) read its stored objects and know what their
+      registry database knows, as with a ``FileDatastore``; their name is the
+      repository's.
     - URIs are stable: ``mem://<name>/<run>/<dataset type>/<id>?<data ID>``,
       and a prediction does not depend on the dataset ID.
     - Bad input raises a typed error naming the problem and changes nothing;
@@ -128,11 +145,22 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         bridgeManager: DatastoreRegistryBridgeManager,
         *,
         state: DatastoreState | None = None,
+        scope: RecordScope | None = None,
+        repository: SharedRepository | None = None,
     ) -> None:
         super().__init__(config, bridgeManager)
-        self.name = self._name_from_config(config)
+        self.name = self._name_from_config(config, repository)
         self.isolation = Isolation.from_config(config.get("isolation"))
+        if repository is not None:
+            if state is None:
+                state = repository.state
+            if scope is None:
+                # Records of its own: it knows only what it stores or imports.
+                scope = repository.private_scope()
         self._stored_state = state if state is not None else DatastoreState()
+        self._scope = scope
+        self._repository = repository
+        self._trust = False
         self._expire_after = _positive_seconds(config.get("expire_after"), "expire_after")
         self._capacity = _positive_bytes(config.get("capacity_bytes"), "capacity_bytes")
         self._universe = bridgeManager.universe
@@ -188,9 +216,12 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         self._uris = DatasetUris(value)
 
     @staticmethod
-    def _name_from_config(config: DatastoreConfig) -> str:
+    def _name_from_config(config: DatastoreConfig, repository: SharedRepository | None) -> str:
         name = config.get("name")
         if name is None:
+            if repository is not None:
+                # Stable per repository, so that records travel between its Butlers.
+                return f"{_DEFAULT_NAME_PREFIX}{repository.root}"
             return f"{_DEFAULT_NAME_PREFIX}{os.getpid()}.{next(_instance_numbers)}"
         if not isinstance(name, str) or not name.strip():
             raise DatastoreValidationError(f"Datastore 'name' must be a non-empty string; got {name!r}.")
@@ -203,9 +234,12 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         bridgeManager: DatastoreRegistryBridgeManager,
         butlerRoot: ResourcePathExpression | None,
     ) -> InMemoryDatastore:
-        shared = config.get("shared", False)
-        if not isinstance(shared, bool):
+        shared = config.get("shared")
+        if shared is not None and not isinstance(shared, bool):
             raise DatastoreValidationError(f"Datastore 'shared' must be true or false; got {shared!r}.")
+        if shared is None:
+            # A repository's datastores share its datasets, as a file datastore's do.
+            shared = butlerRoot is not None
         if not shared:
             return cls(config, bridgeManager)
         if butlerRoot is None:
@@ -213,7 +247,38 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
                 "Datastore 'shared: true' shares datasets between the Butlers of one repository, "
                 "so it needs the repository root; none was given."
             )
-        return cls(config, bridgeManager, state=shared_state_for(butlerRoot))
+        return cls.for_repository(config, bridgeManager, butlerRoot)
+
+    @classmethod
+    def for_repository(
+        cls,
+        config: DatastoreConfig,
+        bridgeManager: DatastoreRegistryBridgeManager,
+        root: ResourcePathExpression,
+    ) -> InMemoryDatastore:
+        """Open the datastore of the repository at ``root``, as a Butler on it does.
+
+        Parameters
+        ----------
+        config : `~lsst.daf.butler.datastore.DatastoreConfig`
+            Datastore configuration; ``shared`` is not read.
+        bridgeManager : `~lsst.daf.butler.registry.interfaces.DatastoreRegistryBridgeManager`
+            Bridge manager of the registry; its database decides which
+            records the datastore sees.
+        root : `lsst.resources.ResourcePathExpression`
+            Root of the repository.
+
+        Returns
+        -------
+        datastore : `InMemoryDatastore`
+            A datastore reading the objects every datastore on the same
+            repository stores, and knowing the datasets recorded by the
+            datastores opened with the same registry database.
+        """
+        repository = shared_repository_for(root)
+        scope_id = registry_scope_id(bridgeManager)
+        scope = None if scope_id is None else repository.scope(scope_id)
+        return cls(config, bridgeManager, scope=scope, repository=repository)
 
     def clone(self, bridgeManager: DatastoreRegistryBridgeManager) -> InMemoryDatastore:
         """Return a datastore sharing this one's stored state.
@@ -230,8 +295,10 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
             its whole life, the same datasets and trash as this one. It has
             its own transactions.
         """
-        clone = type(self)(self.config, bridgeManager, state=self._state)
+        clone = type(self)(self.config, bridgeManager, state=self._state, scope=self._scope)
         clone.name = self.name
+        clone._repository = self._repository
+        clone._trust = self._trust
         return clone
 
     @classmethod
@@ -250,6 +317,26 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
             Whether existing values may be replaced.
         """
         return
+
+    def _filters_by_records(self) -> bool:
+        """Return whether some stored datasets may be unknown here (several registries)."""
+        if self._scope is None:
+            return False
+        repository = self._repository
+        return repository is None or not repository.has_one_scope()
+
+    def _set_trust_mode(self, mode: bool) -> None:
+        """Set whether reads need the stored object alone, not a record of it.
+
+        Parameters
+        ----------
+        mode : `bool`
+            In trust mode (a quantum-backed Butler sets it), `exists`,
+            `mexists`, `get` and the URIs answer for every dataset whose
+            object is stored in the repository, as a file datastore's reads
+            trust the files; `knows` still answers from the records.
+        """
+        self._trust = bool(mode)
 
     @property
     def roots(self) -> dict[str, ResourcePath | None]:
@@ -270,10 +357,11 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         Returns
         -------
         known : `bool`
-            `True` if the dataset is stored. An in-memory datastore has no
-            records apart from its artifacts, so this equals `exists`.
+            `True` if the dataset is stored and recorded for this
+            datastore's registry database (outside trust mode this equals
+            `exists`).
         """
-        return self._is_stored(ref, "knows")
+        return self._knows_key(dataset_key(require_ref(ref, "knows")), self._state.datasets)
 
     def exists(self, ref: DatasetRef) -> bool:
         """Return whether the dataset is stored here (trashed or not).
@@ -287,12 +375,10 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         -------
         exists : `bool`
             `True` if the dataset is stored, including when it is in the trash
-            but the trash has not been emptied yet.
+            but the trash has not been emptied yet, and known here (or, in
+            trust mode, only stored in the repository).
         """
-        return self._is_stored(ref, "exists")
-
-    def _is_stored(self, ref: DatasetRef, operation: str) -> bool:
-        return dataset_key(require_ref(ref, operation)) in self._state.datasets
+        return self._reads_key(dataset_key(require_ref(ref, "exists")), self._state.datasets)
 
     def knows_these(self, refs: Iterable[DatasetRef]) -> dict[DatasetRef, bool]:
         """Return, for each reference, whether its dataset is stored here.
@@ -307,7 +393,8 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         known : `dict` [`~lsst.daf.butler.DatasetRef`, `bool`]
             Keyed by the given references.
         """
-        return self._stored_flags(refs, "knows_these")
+        stored = self._state.datasets
+        return {ref: self._knows_key(dataset_key(ref), stored) for ref in require_refs(refs, "knows_these")}
 
     def mexists(
         self, refs: Iterable[DatasetRef], artifact_existence: dict[ResourcePath, bool] | None = None
@@ -331,13 +418,17 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
 
     def _stored_flags(self, refs: Iterable[DatasetRef], operation: str) -> dict[DatasetRef, bool]:
         stored = self._state.datasets
-        return {ref: dataset_key(ref) in stored for ref in require_refs(refs, operation)}
+        if self._scope is None:
+            return {ref: dataset_key(ref) in stored for ref in require_refs(refs, operation)}
+        return {ref: self._reads_key(dataset_key(ref), stored) for ref in require_refs(refs, operation)}
 
     # Reading
 
     def _stored_entry(self, ref: DatasetRef, operation: str) -> StoredDataset:
-        entry = self._state.datasets.get(dataset_key(require_ref(ref, operation)))
-        if entry is None:
+        key = dataset_key(require_ref(ref, operation))
+        datasets = self._state.datasets
+        entry = datasets.get(key)
+        if entry is None or (self._scope is not None and not self._reads_key(key, datasets)):
             raise FileNotFoundError(f"Dataset {ref} is not stored in datastore {self.name}.")
         return entry
 
@@ -473,7 +564,10 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
             obj = self._coerce_for_put(obj, storage_class, ref)
         stored, size = self._storage.store(obj, ref, delegate, provenance)
 
-        entry = StoredDataset(stored, ref, None if self._expire_after is None else self.clock(), size)
+        # The record travels with the entry: it goes when the dataset goes.
+        entry = StoredDataset(
+            stored, ref, None if self._expire_after is None else self.clock(), size, self._scope
+        )
         state.add(key, entry, self._capacity)
         check = stored_point_check(self)
         if check is not None:
@@ -567,8 +661,10 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
             Raised if the dataset is not stored and ``predict`` is `False`.
         """
         ref = require_ref(ref, "getURIs")
-        entry = self._state.datasets.get(dataset_key(ref))
-        if entry is not None:
+        key = dataset_key(ref)
+        datasets = self._state.datasets
+        entry = datasets.get(key)
+        if entry is not None and (self._scope is None or self._reads_key(key, datasets)):
             # The stored reference names the dataset, so every reference to
             # it (component, storage-class override) gets the same URI.
             return DatasetRefURIs(self._uris.uri(entry.ref), {})
@@ -634,7 +730,7 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         """
         if isinstance(ref, DatasetRef):
             refs = [ref]
-            if dataset_key(ref) not in self._state.datasets:
+            if not self._knows_key(dataset_key(ref), self._state.datasets):
                 message = f"Cannot trash dataset {ref}: it is not stored in datastore {self.name}."
                 if not ignore_errors:
                     raise FileNotFoundError(message)
@@ -643,7 +739,11 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         else:
             refs = require_refs(ref, "trash")
         state = self._state
-        change = state.move_to_trash(map(dataset_key, refs))
+        keys: Iterable[int] = map(dataset_key, refs)
+        if self._filters_by_records():
+            datasets = state.datasets
+            keys = [key for key in keys if self._knows_key(key, datasets)]
+        change = state.move_to_trash(keys)
         if change.keys and self._transaction is not None:
             self._register_undo(
                 f"trash {len(change.keys)} datasets", lambda: state.restore_from_trash(change)
@@ -687,7 +787,17 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
             count = len(self._state.trashed(selected))
             _LOG.info("Dry run: would remove %d datasets from datastore %s.", count, self.name)
         else:
-            count = len(self._state.pop_trash(selected))
+            state = self._state
+            if self._filters_by_records():
+                # The repository's trash holds what every registry trashed;
+                # empty only what this one knows.
+                if selected is None:
+                    selected = [
+                        dataset_key(entry.ref) for entry in state.trashed() if self._knows_entry(entry)
+                    ]
+                else:
+                    selected = [key for key in selected if self._knows_key(key, state.datasets)]
+            count = len(state.pop_trash(selected))
             _LOG.debug("Removed %d datasets from datastore %s.", count, self.name)
         return set()
 
@@ -709,7 +819,9 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         Irreversible, even inside a transaction.
         """
         ref = require_ref(ref, "remove")
-        if not self._state.pop([dataset_key(ref)]):
+        key = dataset_key(ref)
+        state = self._state
+        if not (self._knows_key(key, state.datasets) and state.pop([key])):
             raise FileNotFoundError(
                 f"Cannot remove dataset {ref}: it is not stored in datastore {self.name}."
             )
@@ -737,9 +849,41 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         """
         keys = [dataset_key(r) for r in require_refs(refs, "forget")]
         state = self._state
+        if self._scope is not None:
+            keys = self._forget_records(keys, state)
         removed = state.pop(keys)
         if removed and self._transaction is not None:
             self._register_undo(f"forget {len(removed)} datasets", lambda: self._put_back(removed))
+
+    def _forget_records(self, keys: list[int], state: DatastoreState) -> list[int]:
+        """Drop this registry's records of ``keys``; return those no other registry knows.
+
+        The objects of the others stay, as a file datastore's files outlive
+        one registry's records; a rollback records them here again.
+        """
+        unknown_elsewhere = []
+        changed: list[tuple[StoredDataset, object, object]] = []
+        with state.lock:
+            for key in keys:
+                entry = state.datasets.get(key)
+                if entry is None or not self._knows_entry(entry):
+                    continue
+                before = entry.known_by
+                if self._unrecord(entry):
+                    changed.append((entry, before, entry.known_by))
+                else:
+                    # Popped with its record, which a put-back restores.
+                    entry.known_by = before
+                    unknown_elsewhere.append(key)
+        if changed and self._transaction is not None:
+
+            def undo() -> None:
+                for entry, before, after in changed:
+                    if entry.known_by is after:
+                        entry.known_by = before
+
+            self._register_undo(f"forget {len(changed)} records", undo)
+        return unknown_elsewhere
 
     def _put_back(self, removed: list[tuple[int, StoredDataset]]) -> None:
         for entry in self._state.put_back(removed):
@@ -936,12 +1080,19 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
             )
         if self._transaction is not None:
             raise RuntimeError(f"Cannot restore datastore {self.name} inside a transaction.")
-        self._stored_state.restore(
+        state = self._stored_state
+        state.restore(
             snapshot,
             capacity=self._capacity,
             measure=None if self._capacity is None else self._measured_size,
             now=None if self._expire_after is None else self.clock(),
         )
+        scope = self._scope
+        if scope is not None:
+            # This registry knows exactly the restored datasets.
+            with state.lock:
+                for entry in state.datasets.values():
+                    entry.known_by = scope
 
     def _measured_size(self, entry: StoredDataset) -> int:
         """Return the size counted against ``capacity_bytes`` of a stored dataset."""
@@ -964,7 +1115,9 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         """
         state = self._state
         with state.lock:
-            return [entry.ref for entry in state.datasets.values()]
+            if self._scope is None:
+                return [entry.ref for entry in state.datasets.values()]
+            return [entry.ref for entry in state.datasets.values() if self._knows_entry(entry)]
 
     def trashed_refs(self) -> list[DatasetRef]:
         """Return the references of the datasets in the trash.
@@ -974,7 +1127,7 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
         refs : `list` [`~lsst.daf.butler.DatasetRef`]
             Trashed datasets, which still exist until the trash is emptied.
         """
-        return [entry.ref for entry in self._state.trashed()]
+        return [entry.ref for entry in self._state.trashed() if self._knows_entry(entry)]
 
 
 def _positive_seconds(value: object, key: str) -> float | None:

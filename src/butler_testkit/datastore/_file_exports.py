@@ -76,7 +76,7 @@ class FileExports(FileWing):
         for ref in require_id_refs(refs, "export_records"):
             key = ref.id.int
             entry = state.datasets.get(key)
-            if entry is None or entry.trashed:
+            if entry is None or entry.trashed or not self._knows_key(key, state.datasets):
                 continue
             artifact = self._artifact(key, entry)
             if artifact is not None:
@@ -354,7 +354,7 @@ class FileExports(FileWing):
                 )
             key = dataset_id.int
             entry = state.datasets.get(key)
-            if entry is None:
+            if entry is None or not self._reads_key(key, state.datasets):
                 continue
             artifact = self._artifact(key, entry)
             if artifact is not None:
@@ -390,7 +390,7 @@ class FileExports(FileWing):
         for ref in require_refs(refs, operation):
             key = dataset_key(ref)
             entry = datasets.get(key)
-            if entry is None:
+            if entry is None or not self._reads_key(key, datasets):
                 missing.append(ref)
             elif key not in found:
                 found[key] = (ref.makeCompositeRef() if ref.isComponent() else ref, entry)

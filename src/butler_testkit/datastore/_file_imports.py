@@ -345,6 +345,7 @@ class FileImports(FileWing):
         missing = []
         datasets = self._state.datasets
         read: set[int] = set()
+        adopted: list[StoredDataset] = []
         for ref in refs:
             if not self._constraints_cache.accepts(ref):
                 rejected.add(ref)
@@ -352,9 +353,15 @@ class FileImports(FileWing):
             accepted.add(ref)
             key = dataset_key(ref)
             # A dataset given twice is transferred once, as a file datastore does.
-            if key in datasets or key in read:
+            if key in read or self._knows_key(key, datasets):
                 continue
             read.add(key)
+            stored = datasets.get(key)
+            if stored is not None:
+                # Stored in the repository by a datastore of another registry
+                # (a quantum-backed Butler's): only the record is new here.
+                adopted.append(stored)
+                continue
             records = source_records.get(ref.id)
             if not records:
                 missing.append(ref)
@@ -369,7 +376,7 @@ class FileImports(FileWing):
         if dry_run:
             _LOG.info("Dry run: would transfer %d datasets into %s.", len(entries), self.name)
         else:
-            self._store_all(entries, f"transfer {len(entries)} datasets")
+            self._store_all(entries, f"transfer {len(entries)} datasets", adopted)
         return accepted, rejected
 
     def import_records(self, data: Mapping[str, DatastoreRecordData]) -> None:
@@ -422,7 +429,16 @@ class FileImports(FileWing):
         if not mine.records:
             return
         entries = []
+        adopted: list[StoredDataset] = []
+        datasets = self._state.datasets
         for dataset_id, ref, files in parse_records(mine, self._universe):
+            stored = datasets.get(dataset_id.int)
+            if stored is not None and self._scope is not None and not self._knows_entry(stored):
+                # Its object is in the repository already (written through
+                # another registry's datastore, as a quantum-backed Butler's
+                # outputs are): the records make it known here.
+                adopted.append(stored)
+                continue
             contents = []
             for info in files:
                 uri = ResourcePath(info.path, forceAbsolute=False, forceDirectory=False)
@@ -433,7 +449,7 @@ class FileImports(FileWing):
                     )
                 contents.append((info, read_file(uri)))
             entries.append(self._entry_from(assemble(self._formatters, ref, contents)))
-        self._store_all(entries, f"import {len(entries)} datasets")
+        self._store_all(entries, f"import {len(entries)} datasets", adopted)
 
     # Storing what was read
 
@@ -443,14 +459,22 @@ class FileImports(FileWing):
         stored_at = None if self._expire_after is None else self.clock()
         return StoredDataset(stored, incoming.ref, stored_at, size)
 
-    def _store_all(self, entries: list[StoredDataset], description: str) -> None:
-        """Store entries all or none; a rollback removes them again."""
+    def _store_all(
+        self, entries: list[StoredDataset], description: str, adopted: Iterable[StoredDataset] = ()
+    ) -> None:
+        """Store entries all or none and record ``adopted`` as known; a rollback undoes both."""
         state = self._state
+        for entry in entries:
+            # The record travels with the entry: it goes when the dataset goes.
+            entry.known_by = self._scope
         state.add_all(entries, self._capacity)
-        if entries and self._transaction is not None:
+        forget = self._record(adopted)
+        if (entries or forget is not None) and self._transaction is not None:
             added = [(dataset_key(entry.ref), entry) for entry in entries]
 
             def undo() -> None:
+                if forget is not None:
+                    forget()
                 for key, entry in added:
                     state.discard(key, entry)
 

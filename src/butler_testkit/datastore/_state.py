@@ -41,6 +41,10 @@ class StoredDataset:
     size : `int`, optional
         Its serialized size in bytes, counted against a capacity; 0 when
         not measured.
+    known_by : `object`, optional
+        The record scopes (registry databases) that know the dataset: `None`,
+        one scope, or a `frozenset` of them; only read by datastores that
+        share a repository's datasets (see ``InMemoryDatastore``).
 
     Notes
     -----
@@ -52,9 +56,17 @@ class StoredDataset:
     # Slots keep the per-dataset bookkeeping at one small object; every
     # extra object per dataset would cost memory and, at 100k datasets, a
     # cache miss on every removal.
-    __slots__ = ("obj", "ref", "size", "stored_at", "trash_mark")
+    __slots__ = ("known_by", "obj", "ref", "size", "stored_at", "trash_mark")
 
-    def __init__(self, obj: Any, ref: DatasetRef, stored_at: float | None = None, size: int = 0) -> None:
+    def __init__(
+        self,
+        obj: Any,
+        ref: DatasetRef,
+        stored_at: float | None = None,
+        size: int = 0,
+        known_by: object = None,
+    ) -> None:
+        self.known_by = known_by
         self.obj = obj
         self.ref = ref
         self.stored_at = stored_at
@@ -639,7 +651,7 @@ class DatastoreState:
             if own and stored_at == entry.stored_at and size == entry.size:
                 entries[key] = entry
             else:
-                entries[key] = StoredDataset(entry.obj, entry.ref, stored_at, size)
+                entries[key] = StoredDataset(entry.obj, entry.ref, stored_at, size, entry.known_by)
         total = sum(entry.size for entry in entries.values())
         with self.lock:
             if capacity is not None:
