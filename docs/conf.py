@@ -17,7 +17,7 @@ extensions = [
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 root_doc = "index"
 exclude_patterns = ["_build"]
-myst_heading_anchors = 3
+myst_heading_anchors = 4
 
 # Document what we write: members we define, not the ones inherited from
 # daf_butler's Datastore (whose docstrings are daf_butler's business).
