@@ -14,8 +14,6 @@ from __future__ import annotations
 __all__ = ("CopyPlan", "plan_copy")
 
 import itertools
-import pickle
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -115,14 +113,11 @@ class _NotPlainError(Exception):
 
 
 _CONTAINERS = frozenset({dict, list, tuple, set, frozenset})
+_PLAIN = _IMMUTABLE | _CONTAINERS
 
 # A plan's copy calls Python once per container, where unpickling works in
 # C: past this many containers the pickle is faster.
 _MAX_CONTAINERS = 16
-
-# A container with more items than this is checked by pickling it, in C,
-# three times faster than by looking at the type of each item.
-_LARGE = 32
 
 
 class _Planner:
@@ -136,158 +131,45 @@ class _Planner:
 
     def plan(self, obj: Any, depth: int) -> CopyPlan:
         cls = type(obj)
-        if cls is tuple or cls is frozenset:
-            if _flat(obj):
-                # Nothing in it can change: shared, as a deep copy shares it.
-                return _SHARED
-            if cls is frozenset:
-                raise _NotPlainError
-        elif cls is not dict and cls is not list and cls is not set:
-            raise _NotPlainError
-        identity = id(obj)
-        if identity in self.seen or self.budget == 0 or depth > _MAX_DEPTH:
-            raise _NotPlainError
-        self.seen.add(identity)
-        self.budget -= 1
         if cls is dict:
-            if _flat_dict(obj):
-                return _FLAT_DICT
-            if not _flat(obj.keys()):
+            values: Any = obj.values()
+            # One pass over keys and values; the keys alone only if it fails.
+            types = set(map(type, itertools.chain(obj, values)))
+            if not types <= _IMMUTABLE and not set(map(type, obj)) <= _IMMUTABLE:
                 raise _NotPlainError
-            items: Any = obj.items()
-        elif _flat(obj):
-            return _FLAT_LIST if cls is list else _FLAT_SET if cls is set else _SHARED
-        elif cls is set:
-            raise _NotPlainError
         else:
-            items = enumerate(obj)
+            values = obj
+            types = set(map(type, values))
+        if types <= _IMMUTABLE:
+            if cls is tuple or cls is frozenset:
+                return _SHARED
+            self._count(obj)
+            return _FLAT_DICT if cls is dict else _FLAT_LIST if cls is list else _FLAT_SET
+        if not types <= _PLAIN or cls not in _NESTING or depth >= _MAX_DEPTH:
+            raise _NotPlainError
+        self._count(obj)
+        # Give up before the walk if the containers inside are too many.
+        if sum(map(_CONTAINERS.__contains__, map(type, values))) > self.budget:
+            raise _NotPlainError
         children = []
-        for key, value in items:
-            value_class = type(value)
-            if value_class in _IMMUTABLE:
-                continue
-            if value_class not in _CONTAINERS:
-                raise _NotPlainError
-            child = self.plan(value, depth + 1)
-            if child is not _SHARED:
-                children.append((key, child))
+        for key, value in obj.items() if cls is dict else enumerate(obj):
+            if type(value) in _CONTAINERS:
+                child = self.plan(value, depth + 1)
+                if child is not _SHARED:
+                    children.append((key, child))
         if cls is tuple:
             return CopyPlan(list, tuple(children), tuple)
         return CopyPlan(dict.copy if cls is dict else list.copy, tuple(children), None)
 
-
-def _flat(items: Any) -> bool:
-    """Whether every one of ``items`` (a container or a dictionary's view) is immutable."""
-    if len(items) > _LARGE:
-        return _pickles_flat(items)
-    return _IMMUTABLE.issuperset(map(type, items))
-
-
-def _flat_dict(mapping: dict[Any, Any]) -> bool:
-    """Whether every key and value of ``mapping`` is immutable."""
-    if len(mapping) > _LARGE:
-        return _pickles_flat(mapping)
-    return _IMMUTABLE.issuperset(map(type, itertools.chain(mapping, mapping.values())))
+    def _count(self, obj: Any) -> None:
+        """Count a container against the budget, refusing one seen before."""
+        identity = id(obj)
+        if identity in self.seen or self.budget == 0:
+            raise _NotPlainError
+        self.seen.add(identity)
+        self.budget -= 1
 
 
-# What a flat container's pickle may memoize besides the container itself:
-# the immutable values pickle memoizes, and tuples and frozensets of them
-# (one holding anything mutable would have memoized that too).
-_MEMOIZED_IMMUTABLE = frozenset({str, bytes, tuple, frozenset})
-
-
-def _pickles_flat(items: Any) -> bool:
-    """Whether ``items`` holds only immutable values, found by pickling it in C.
-
-    Pickle writes the builtin types itself and asks ``reducer_override``
-    about every other object, so a pickler that refuses every such object
-    proves that only builtin types are inside; of those, the mutable ones
-    (containers, bytearrays) are memoized, so the memo shows whether any is.
-    """
-    if isinstance(items, dict):
-        container: Any = items
-    elif isinstance(items, list | set | tuple | frozenset):
-        container = items
-    else:
-        container = list(items)  # a dictionary's view
-    pickler = _NativePickler.for_this_thread()
-    try:
-        data, memoized = pickler.memoized(container)
-    except Exception:
-        return False
-    if _GET_FIRST in data:
-        # Perhaps the container holds itself (a reference back to the first
-        # object memoized), which the memo cannot show: look item by item.
-        items = itertools.chain(container, container.values()) if isinstance(container, dict) else container
-        return _IMMUTABLE.issuperset(map(type, items))
-    others = [obj for obj in memoized if obj is not container]
-    return _MEMOIZED_IMMUTABLE.issuperset(map(type, others))
-
-
-# The opcode that refers back to the first object memoized (BINGET 0); these
-# two bytes may also occur inside a value, which only costs the slower check.
-_GET_FIRST = pickle.BINGET + b"\x00"
-
-
-class _ForeignObjectError(Exception):
-    """An object pickle does not write by itself."""
-
-
-class _Output(list[bytes]):
-    """Where a pickler writes: chunks, thrown away."""
-
-    write = list.append
-
-
-class _NativePickler(pickle.Pickler):
-    """Pickles only what pickle writes by itself: builtin values and containers."""
-
-    _per_thread = threading.local()
-
-    def __init__(self) -> None:
-        self._output = _Output()
-        self._busy = False
-        super().__init__(self._output, protocol=pickle.HIGHEST_PROTOCOL)
-
-    @classmethod
-    def for_this_thread(cls) -> _NativePickler:
-        """Return this thread's pickler, or a new one if it is in use."""
-        pickler: _NativePickler | None = getattr(cls._per_thread, "pickler", None)
-        if pickler is None or pickler._busy:
-            pickler = cls()
-            if getattr(cls._per_thread, "pickler", None) is None:
-                cls._per_thread.pickler = pickler
-        return pickler
-
-    def memoized(self, container: Any) -> tuple[bytes, list[Any]]:
-        """Pickle ``container``; return the pickle and every object memoized on the way.
-
-        Parameters
-        ----------
-        container : `object`
-            A builtin container.
-
-        Returns
-        -------
-        data : `bytes`
-            The pickle.
-        memoized : `list`
-            The objects, the container among them.
-
-        Raises
-        ------
-        _ForeignObjectError
-            Raised if the container holds an object pickle does not write by
-            itself.
-        """
-        self._busy = True
-        try:
-            self.dump(container)
-            return b"".join(self._output), [obj for _, obj in self.memo.copy().values()]
-        finally:
-            self.clear_memo()
-            self._output.clear()
-            self._busy = False
-
-    def reducer_override(self, obj: Any) -> Any:
-        raise _ForeignObjectError(type(obj))
+# The containers whose items may be containers (a set's members are hashable,
+# so only a frozenset or tuple could be one, and those are left to the pickle).
+_NESTING = frozenset({dict, list, tuple})
