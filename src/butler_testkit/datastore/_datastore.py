@@ -29,14 +29,13 @@ from lsst.daf.butler.datastore import (
 )
 from lsst.resources import ResourcePath, ResourcePathExpression
 
-from ._artifact_paths import artifact_path
 from ._constraints import ConstraintsCache, constraint_lookup_keys
 from ._file_exports import FileExports
 from ._file_imports import FileImports
 from ._isolation import Isolation
 from ._refs import dataset_key, require_ref, require_refs
 from ._registry_scope import registry_scope_id
-from ._serialization import Formatters, SerializedDataset
+from ._serialization import Formatters
 from ._shared import RecordScope, SharedRepository, shared_repository_for
 from ._state import DatastoreState, StateSnapshot, StoredDataset
 from ._storage_policy import storage_policy
@@ -1096,12 +1095,9 @@ class InMemoryDatastore(FileImports, FileExports, ContextTransactions, Datastore
 
     def _measured_size(self, entry: StoredDataset) -> int:
         """Return the size counted against ``capacity_bytes`` of a stored dataset."""
-        if type(entry.obj) is SerializedDataset:
-            return len(entry.obj.data)
         # What is stored may be a private form of the dataset: measure the
-        # dataset it reads back as, as a put would have.
-        whole = self._storage.read(entry, entry.ref, None)
-        return len(self._formatters.serialize(whole, entry.ref, path=artifact_path(entry.ref, "")).data)
+        # dataset as its formatter writes it, as a put would have.
+        return len(self._storage.serialized(entry).data)
 
     # Inspection
 
